@@ -4,6 +4,7 @@ Vendors (`mappings/`) import from here; the gateway never imports a vendor. See
 docs/architecture.md for the request path and how to add a vendor.
 """
 
+from gateway.contract.conditions import create_condition, creating_under
 from gateway.contract.declarations import (
     ALL_PREFIXES,
     STRING_MODIFIERS,
@@ -61,5 +62,7 @@ __all__ = [
     "VendorPage",
     "Written",
     "by_type",
+    "create_condition",
+    "creating_under",
     "read_from",
 ]

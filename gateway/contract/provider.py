@@ -63,7 +63,8 @@ Search = Callable[[SearchRequest], Awaitable[VendorPage]]
 Create = Callable[[Resource], Awaitable[Written]]
 """The created resource as the vendor now stores it (with its new id). A vendor refusing a
 duplicate raises gateway.errors.AlreadyExists, with the existing resource when it can be found
-(conditional create then answers with it). Incoming resources are already valid FHIR; the
+(conditional create then answers with it). A conditional create's `If-None-Exist` is
+`create_condition()` (gateway.contract.conditions) while it runs. Incoming resources are already valid FHIR; the
 vendor's own requirements are the provider's to enforce (Unprocessable naming the element)."""
 Update = Callable[[str, Resource, str | None], Awaitable[Written]]
 """Replace (id, resource, the version the client last saw or None; PreconditionFailed if stale)."""

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from gateway.auth.enforce import Access, check_instance_id, read_within
 from gateway.auth.scopes import Permission
 from gateway.cache import past_the_cache
-from gateway.contract import Interaction, ResourceProvider, Written
+from gateway.contract import Interaction, ResourceProvider, Written, creating_under
 from gateway.errors import (
     AlreadyExists,
     Conflict,
@@ -137,7 +137,8 @@ async def create(request: Request) -> Response:
             if existing:
                 return _written(request, fmt, tenant, existing[0], 200, matched=True)
         try:
-            created = await provider.create(resource)
+            with creating_under(criteria):  # the provider may refuse what the condition cannot find again
+                created = await provider.create(resource)
         except AlreadyExists as exc:
             duplicate: dict[str, Any] | None = dict(exc.existing) if exc.existing is not None else None
             if duplicate is None or not _visible(request, tenant, provider, duplicate):

@@ -32,6 +32,18 @@ write whose body carries such a value and is refused (400 or 422) is sent once m
 as names, under an Idempotency-Key of its own (the refused one made nothing): taken so, bodies
 are written in names from then on; taken in the documented spelling, never asked again; refused
 both ways, it was refused for something else, and the first refusal is the answer.
+
+Every POST and PATCH carries an `Idempotency-Key`, a new one per write (per call of `send`),
+which gateway.upstream sends again with that write's own retries. The reference names the
+header only in the create's errors ("409: Idempotency conflict (duplicate Idempotency-Key)"),
+and says nothing of the other writes: a service may put one idempotency middleware before every
+unsafe method (a NestJS interceptor bound globally, a Rails `before_action` in the base
+controller) and refuse a write without a key (400, as the IETF Idempotency-Key draft has it).
+Sent only with creates, every status move, PATCH and archive was refused there. A key is never
+shared by two writes: a take-back PATCH under its PATCH's key would be replayed that PATCH's
+answer, or refused as "Idempotency conflict". A service that reads no key on these writes is
+unaffected; one that does may now be asked a write again after a 5xx or a timeout (every write
+is based on a `base_version`, so a write that landed is not applied twice).
 """
 
 from __future__ import annotations
@@ -52,6 +64,8 @@ Params = Mapping[str, str | int]
 REFUSED = (422, 400)
 # The fields of the bodies the gateway writes that the reference lists as enums (module docstring).
 _ENUM_FIELDS = frozenset({"gender", "marital_status", "status", "new_status"})
+# The methods of the writes that carry an Idempotency-Key (module docstring).
+_KEYED_METHODS = frozenset({"POST", "PATCH"})
 _LOC_PREFIXES = ("query", "body", "path")
 # The query parameters the reference gives a closed set of values (module docstring).
 _ENUM_PARAMS = frozenset({"status", "problem_status", "sort_by", "sort_dir"})
@@ -113,8 +127,9 @@ class DentalPmsClient:
     async def send(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
     ) -> UpstreamResponse:
-        """A write, enum values spelled as the vendor takes them (module docstring); the answer
-        whatever its status (the adapter reads 409/422 itself)."""
+        """A write, enum values spelled as the vendor takes them, under an Idempotency-Key
+        (module docstring); the answer whatever its status (the adapter reads 409/422 itself)."""
+        headers = _keyed(method, headers)
         if self._body_enum_names is False or not _has_enum_values(body):
             return await self._send(method, path, body, headers)
         if self._body_enum_names:
@@ -154,6 +169,16 @@ def _body_as_names(body: dict[str, Any]) -> dict[str, Any]:
         name: value.upper() if name in _ENUM_FIELDS and isinstance(value, str) else value
         for name, value in body.items()
     }
+
+
+def _keyed(method: str, headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """`headers` of one logical write, with an Idempotency-Key of its own when it is a POST or
+    PATCH without one (module docstring): each call of `send` is one write, and
+    gateway.upstream sends its retries with the same headers, so a key is fresh per write and
+    reused on the write's own retries."""
+    if method.upper() not in _KEYED_METHODS or any(name.lower() == "idempotency-key" for name in headers or {}):
+        return headers
+    return {**(headers or {}), "Idempotency-Key": str(uuid4())}
 
 
 def _own_key(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:

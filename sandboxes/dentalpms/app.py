@@ -41,7 +41,9 @@ described below, and the adapter must work under every value):
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``) or
   ``"ignored"`` (the key is not read: every create is a new one) or ``"replay_any"`` (the first
-  answer to a key is replayed whatever its status, a 503 included, as Stripe's keys are).
+  answer to a key is replayed whatever its status, a 503 included, as Stripe's keys are) or
+  ``"see_other"`` (a repeat is ``303 See Other`` to the patient the key made) or
+  ``"see_other_internal"`` (the same, to an absolute URL on the service's own bind address).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
   (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``create_answers``: a create's answer reaches the client (``"sent"``) or is lost once
@@ -153,6 +155,11 @@ described below, and the adapter must work under every value):
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
   offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
   field otherwise) (``bodies``).
+- ``patch_versions``: a ``PATCH`` moves ``version`` on by one (``"bumped"``) or leaves it as it
+  was (``"kept"``: only the lifecycle's writes move it; ``base_version`` still checked) (``store``).
+- ``write_keys``: only a create must carry an ``Idempotency-Key`` (``"creates"``), or every
+  ``POST`` and ``PATCH`` (``"every_write"``: 400 without one; a key repeated with the same write
+  replayed, with another 409) (``write_keys``).
 - ``chart_numbers``: a body's ``chart_number`` is taken (``"taken"``) or dropped without a word,
   every new patient given the next free ``C#####`` (``"assigned"``: the field read-only in the
   service's serializer, left out of a Laravel model's ``$fillable`` or of Rails' permitted
@@ -329,9 +336,11 @@ from sandboxes.dentalpms.store import (
     CreateStatuses,
     DeathDates,
     EmptyPatches,
+    PatchVersions,
     Store,
     WriteAnswers,
 )
+from sandboxes.dentalpms.write_keys import WriteKeys
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -395,6 +404,8 @@ def create_app(
     empty_patches: EmptyPatches = "taken",
     archive_versions: ArchiveVersions = "none",
     chart_numbers: ChartNumbers = "taken",
+    write_keys: WriteKeys = "creates",
+    patch_versions: PatchVersions = "bumped",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -445,6 +456,8 @@ def create_app(
         empty_patches=empty_patches,
         archive_versions=archive_versions,
         chart_numbers=chart_numbers,
+        write_keys=write_keys,
+        patch_versions=patch_versions,
     )
     app = Starlette(
         routes=api_routes(

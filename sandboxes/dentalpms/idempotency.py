@@ -20,6 +20,17 @@ idempotency key, regardless of whether it succeeded or failed ... including 500 
 after the commit: an event the service publishes, a hook) is then what every repeat of its key
 gets.
 
+Or ``"see_other"``: a repeat with the same body is ``303 See Other``, its ``Location`` the patient
+the first request made (no body): "the original response" read as the resource it made, as
+some idempotency middlewares answer a replay (the IETF draft leaves the replay's form open;
+RFC 9110 section 15.4.4 makes 303 the answer that points at the result of a POST). The create
+itself is the documented 201. Or ``"see_other_internal"``: the same, the ``Location`` an absolute
+URL on the address the service itself listens on (``http://127.0.0.1:8000``), as one behind a
+reverse proxy that does not pass the forwarded headers builds it (Django's
+``request.build_absolute_uri()`` without ``USE_X_FORWARDED_HOST``, Spring's
+``ServletUriComponentsBuilder.fromCurrentRequest()`` without ``server.forward-headers-strategy``):
+an origin the client cannot reach, nor should send its credentials to.
+
 Nor is the key's form said. ``idempotency_keys`` picks: ``"any"`` (any text, the documented
 simulator's) or ``"uuid"`` (a key that is not a UUID is a 422 naming the header, as a FastAPI
 service answers when it declares the header ``UUID``, the form the IETF
@@ -39,7 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Literal, get_args
 from uuid import UUID
 
 import orjson
@@ -48,7 +59,9 @@ from sandboxes.toolkit.errors import ApiError
 
 __all__ = ["CreateAnswers", "Idempotency", "IdempotencyKeys", "IdempotencyLog", "fingerprint"]
 
-Idempotency = Literal["replay", "conflict", "ignored", "replay_any"]
+Idempotency = Literal["replay", "conflict", "ignored", "replay_any", "see_other", "see_other_internal"]
+# Where a ``"see_other_internal"`` service believes it is: its own bind address.
+INTERNAL_ORIGIN = "http://127.0.0.1:8000"
 IdempotencyKeys = Literal["any", "uuid"]
 CreateAnswers = Literal["sent", "lost_once", "location"]
 
@@ -68,8 +81,8 @@ class IdempotencyLog:
     def __init__(
         self, reading: Idempotency = "replay", keys: IdempotencyKeys = "any", answers: CreateAnswers = "sent"
     ) -> None:
-        if reading not in ("replay", "conflict", "ignored", "replay_any"):
-            raise ValueError(f"idempotency must be 'replay', 'conflict', 'ignored' or 'replay_any', not {reading!r}")
+        if reading not in get_args(Idempotency):
+            raise ValueError(f"idempotency must be one of {get_args(Idempotency)}, not {reading!r}")
         if keys not in ("any", "uuid"):
             raise ValueError(f"idempotency_keys must be 'any' or 'uuid', not {keys!r}")
         if answers not in ("sent", "lost_once", "location"):

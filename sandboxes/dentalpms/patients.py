@@ -42,7 +42,7 @@ from sandboxes.dentalpms.bodies import (
     check_body_versions,
     parse_body,
 )
-from sandboxes.dentalpms.idempotency import fingerprint
+from sandboxes.dentalpms.idempotency import INTERNAL_ORIGIN, fingerprint
 from sandboxes.dentalpms.params import Params
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.rows import PatientRow
@@ -71,6 +71,11 @@ class PatientRecords:
         store.idempotency.check(key)
         body_fingerprint = fingerprint(body)
         replayed = store.idempotency.replay(key, body_fingerprint)
+        if replayed is not None and store.idempotency.reading in ("see_other", "see_other_internal"):
+            # idempotency.Idempotency: the replay points at the patient the key made
+            origin = INTERNAL_ORIGIN if store.idempotency.reading == "see_other_internal" else ""
+            location = f"{origin}{request.url.path.rstrip('/')}/{orjson.loads(replayed)['id']}"
+            return Response(status_code=303, headers={"Location": location})
         if replayed is not None:
             return self._created(request, replayed)
         check_body_dates(body, store.body_dates)

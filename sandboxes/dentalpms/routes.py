@@ -48,18 +48,19 @@ def api_routes(
     lists, patients, medical = PatientLists(store), PatientRecords(store), MedicalRecords(store)
     base = "/api/v1/{org_id}/patients"
     one = base + "/{patient_uuid}"
+    keyed = store.write_keys.keyed  # write_keys: which writes must carry an Idempotency-Key
     counts = {"served": [lists.counts], "absent": [], "not_implemented": [_not_implemented]}[counts_endpoint]
     return [
         Route(base, guard(lists.page), methods=["GET"]),
-        Route(base, guard(patients.create), methods=["POST"]),
+        Route(base, guard(keyed(patients.create, replayed=False)), methods=["POST"]),
         Route(base + "/cursor", guard(lists.cursor), methods=["GET"]),
         Route(base + "/search", guard(lists.search), methods=["GET"]),
         *(Route(base + "/counts/by-location", guard(endpoint), methods=["GET"]) for endpoint in counts),
         Route(one, guard(patients.read), methods=["GET"]),
-        Route(one, guard(patients.update), methods=["PATCH"]),
-        Route(one + "/archive", guard(patients.archive), methods=["POST"]),
-        Route(one + "/restore", guard(patients.restore), methods=["POST"]),
-        Route(one + "/transition-status", guard(patients.transition_status), methods=["POST"]),
+        Route(one, guard(keyed(patients.update)), methods=["PATCH"]),
+        Route(one + "/archive", guard(keyed(patients.archive)), methods=["POST"]),
+        Route(one + "/restore", guard(keyed(patients.restore)), methods=["POST"]),
+        Route(one + "/transition-status", guard(keyed(patients.transition_status)), methods=["POST"]),
         Route(one + "/allergies", guard(medical.allergies), methods=["GET"]),
         Route(one + "/medications", guard(medical.medications), methods=["GET"]),
         Route(one + "/diseases", guard(medical.diseases), methods=["GET"]),

@@ -53,6 +53,7 @@ from sandboxes.dentalpms.render import (
 )
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
+from sandboxes.dentalpms.write_keys import WriteKeyLog, WriteKeys
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.caches import bounded_cache, memoized
 from sandboxes.toolkit.clock import Clock
@@ -62,7 +63,16 @@ from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.switches import one_of
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["ArchiveVersions", "ChartNumbers", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
+__all__ = [
+    "ArchiveVersions",
+    "ChartNumbers",
+    "CreateStatuses",
+    "DeathDates",
+    "EmptyPatches",
+    "Ordered",
+    "PatchVersions",
+    "Store",
+]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -106,6 +116,13 @@ ArchiveVersions = Literal["none", "required"]
 # Framework's ``read_only_fields``), a Laravel model without it in ``$fillable``, or Rails'
 # strong parameters not permitting it drop one; the reference says nothing of who assigns it).
 ChartNumbers = Literal["taken", "assigned"]
+# What a ``PATCH`` does to ``version``: moves it on by one (``"bumped"``, as every other write
+# does), or leaves it as it was (``"kept"``: the reference says a PATCH "Requires base_version for
+# optimistic concurrency control", never that it moves it; a Django REST Framework
+# ``partial_update`` saves only the fields sent, the ``version`` column moved by the service's
+# lifecycle functions, transition and archive, which emit the events the reference names). The
+# ``base_version`` is checked all the same.
+PatchVersions = Literal["bumped", "kept"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -147,7 +164,11 @@ class Store:
         empty_patches: EmptyPatches = "taken",
         archive_versions: ArchiveVersions = "none",
         chart_numbers: ChartNumbers = "taken",
+        write_keys: WriteKeys = "creates",
+        patch_versions: PatchVersions = "bumped",
     ) -> None:
+        self.patch_versions = one_of("patch_versions", patch_versions, PatchVersions)
+        self.write_keys = WriteKeyLog(write_keys)
         self.chart_numbers = one_of("chart_numbers", chart_numbers, ChartNumbers)
         self.archive_versions = one_of("archive_versions", archive_versions, ArchiveVersions)
         self.empty_patches = one_of("empty_patches", empty_patches, EmptyPatches)
@@ -362,7 +383,7 @@ class Store:
     def update(self, row: PatientRow, data: PatientFields, refs: dict[str, JsonObject | None]) -> None:
         """Set the fields a ``PATCH`` body carries (``base_version`` aside); bump the version."""
         _apply_fields(row.doc, data, data.model_fields_set - {"base_version", *self._dropped}, refs)
-        self._bump(row)
+        self._bump(row, version=self.patch_versions == "bumped")  # PatchVersions
 
     def transition(self, row: PatientRow, new_status: str) -> None:
         """Move `row` to `new_status` along the documented transitions (prospective -> active,
@@ -395,9 +416,9 @@ class Store:
         row.doc["status"] = "inactive"
         self._bump(row, deleted=False)
 
-    def _bump(self, row: PatientRow, *, deleted: bool | None = None) -> None:
+    def _bump(self, row: PatientRow, *, deleted: bool | None = None, version: bool = True) -> None:
         now = iso_utc(self.now())
-        row.doc["version"] += 1
+        row.doc["version"] += 1 if version else 0
         row.doc["updated_at"] = now
         if deleted is not None:
             row.doc["deleted_at"] = now if deleted else None

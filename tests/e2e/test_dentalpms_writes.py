@@ -76,7 +76,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     # class-validator's messages (`@IsPhoneNumber()` without a region: only `+1 555 ...`); the
     # documented response-mapping interceptor wrapping every answer in `data`; TypeORM's
     # `save({ id, ...dto })` answering a PATCH or transition with only what it saved; keys
-    # replaying whatever was answered first (an idempotency interceptor caching the response).
+    # replaying whatever was answered first (an idempotency interceptor caching the response),
+    # bound globally: every POST and PATCH must carry a key.
     "nestjs": {
         "error_bodies": "nestjs",
         "validation_status": 400,
@@ -84,6 +85,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "wrappers": "all",
         "write_answers": "saved_fields",
         "idempotency": "replay_any",
+        "write_keys": "every_write",
     },
     # ASP.NET Core's: problem details (a validation failure's `errors` by property or JSON path,
     # no `detail`) with 400 for it; an EF Core soft-delete query filter (an archived patient is

@@ -14,9 +14,10 @@ import pytest
 from gateway.contract import Drift, TenantContext
 from gateway.errors import AlreadyExists, Conflict, InvalidRequest
 from gateway.upstream.http import UpstreamResponse
+from mappings.dentalpms.patient_lookup import ChartHolderUnknown
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
-from mappings.dentalpms.writes import ChartHolderUnknown, PatientWrites
+from mappings.dentalpms.writes import PatientWrites
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 GOLDEN = Path(__file__).parents[3] / "golden" / "dentalpms" / "patient" / "minimal.input.json"

@@ -12,6 +12,7 @@ import pytest
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable, UnsupportedModifier
 from mappings.dentalpms.patient import patient_to_fhir
+from mappings.dentalpms.patient_lookup import same_patient
 from mappings.dentalpms.patient_write import (
     OWNED,
     changes,
@@ -22,7 +23,6 @@ from mappings.dentalpms.patient_write import (
     refuse_unheld_status,
     status_path,
 )
-from mappings.dentalpms.writes import same_patient
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CHART = CTX.system("chart-number")

@@ -16,6 +16,7 @@ from gateway.errors import Conflict, PreconditionFailed, Throttled, UnsupportedM
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
+from mappings.dentalpms.write_base import _own_version
 from mappings.dentalpms.writes import PatientWrites
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -231,3 +232,14 @@ def test_a_base_version_is_sent_in_the_form_the_vendor_writes_versions(text: boo
     vendor = (TextVersions if text else ScriptedVendor)(versions=[1, 2], answers=[CONFLICT, _answer(3)])
     _update(vendor)
     assert vendor.patched == (["1", "2"] if text else [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("answered", "after", "own"),
+    [(3, 3, 3), (2, 3, 3), (2, 2, 2), (2, 5, 3)],
+    ids=["answered-newer", "before-flush", "patch-kept-the-version", "before-flush-then-another-writer"],
+)
+def test_the_version_a_write_made_is_the_one_the_patient_shows_after_it(answered: int, after: int, own: int) -> None:
+    # Based on version 2: a vendor whose PATCH leaves `version` as it was shows 2 after it, and a
+    # take-back based on 3 (the next one) would be refused as stale.
+    assert _own_version(_answer(answered), 2, {**RECORD, "version": after}) == own

@@ -21,7 +21,7 @@ import pytest
 from gateway.contract import Drift, TenantContext
 from gateway.errors import AlreadyExists, Conflict, FHIRError, NotFound, UnsupportedModifier, UpstreamUnusable
 from gateway.upstream.http import UpstreamResponse
-from mappings.dentalpms import writes
+from mappings.dentalpms import patient_create
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.writes import PatientWrites
@@ -116,16 +116,16 @@ class Vendor:
 
 def _writes(vendor: Vendor, pauses: tuple[float, ...] | None = None) -> PatientWrites:
     if pauses is not None:
-        writes.READ_BACK_PAUSES = pauses  # type: ignore[misc]  # restored by the fixture below
+        patient_create.READ_BACK_PAUSES = pauses  # type: ignore[misc]  # restored by the fixture below
     record = lambda resource_id: vendor.record(resource_id)  # noqa: E731  # late bound: a test may replace it
     return PatientWrites(vendor, CTX, Reader(Drift()), record, ShortestSearch())  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
 def _read_back_pauses() -> Iterator[None]:
-    kept = writes.READ_BACK_PAUSES
+    kept = patient_create.READ_BACK_PAUSES
     yield
-    writes.READ_BACK_PAUSES = kept  # type: ignore[misc]
+    patient_create.READ_BACK_PAUSES = kept  # type: ignore[misc]
 
 
 def _resource(**extra: Any) -> dict[str, Any]:

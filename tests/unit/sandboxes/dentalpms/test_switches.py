@@ -497,3 +497,48 @@ def test_a_snomed_reaction_may_be_written_as_its_term_or_an_expression() -> None
         assert expressions[allergy["id"]]["snomed_reaction"] == f"{allergy['snomed_reaction']} |{allergy['reaction']}|"
     with pytest.raises(ValueError, match="snomed_reactions"):
         variant(snomed_reactions="display")
+
+
+def test_every_write_may_have_to_carry_a_key_replayed_for_that_write_alone() -> None:
+    keyed = variant(write_keys="every_write")
+    patient = keyed.call("GET", BASE, params={"page_size": 1}).json()["items"][0]
+    one = f"{BASE}/{patient['id']}"
+    body = {"base_version": patient["version"], "city": "Peoria"}
+    missing = keyed.call("PATCH", one, json=body)
+    assert missing.status_code == 400 and missing.json() == {"detail": "Idempotency-Key header is required"}
+    assert keyed.call("POST", BASE, json=NEW).status_code == 400  # a create too
+    first = keyed.call("PATCH", one, json=body, headers={"Idempotency-Key": "w1"})
+    assert first.status_code == 200 and first.json()["version"] == patient["version"] + 1
+    again = keyed.call("PATCH", one, json=body, headers={"Idempotency-Key": "w1"})  # replayed, not stale
+    assert again.status_code == 200 and again.json() == first.json()
+    other = keyed.call("PATCH", one, json={**body, "city": "Joliet"}, headers={"Idempotency-Key": "w1"})
+    assert other.status_code == 409 and other.json() == {"detail": "Idempotency conflict"}
+    # The documented simulator reads no key on a PATCH.
+    plain = new_api()
+    assert plain.call("PATCH", one, json=body).status_code == 200
+
+
+def test_a_patch_may_leave_the_version_as_it_was() -> None:
+    keeping = variant(patch_versions="kept")
+    patient = keeping.call("GET", BASE, params={"page_size": 1}).json()["items"][0]
+    one = f"{BASE}/{patient['id']}"
+    patched = keeping.call("PATCH", one, json={"base_version": patient["version"], "city": "Peoria"})
+    assert patched.status_code == 200 and (patched.json()["version"], patched.json()["city"]) == (
+        patient["version"],
+        "Peoria",
+    )
+    stale = keeping.call("PATCH", one, json={"base_version": patient["version"] - 1, "city": "Joliet"})
+    assert stale.status_code == 409  # the base_version is still checked
+    moved = keeping.call(
+        "POST", f"{one}/transition-status", json={"base_version": patient["version"], "new_status": "inactive"}
+    )
+    assert moved.status_code == 200 and moved.json()["version"] == patient["version"] + 1
+
+
+def test_a_repeated_key_may_be_answered_see_other() -> None:
+    pointing = variant(idempotency="see_other")
+    first = _create(pointing, "k1")
+    assert first.status_code == 201
+    again = _create(pointing, "k1")
+    assert again.status_code == 303 and again.headers["location"].endswith(f"/patients/{first.json()['id']}")
+    assert _create(pointing, "k1", {**NEW, "first_name": "Other"}).status_code == 409
