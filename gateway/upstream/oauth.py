@@ -10,7 +10,8 @@
   rotating servers honour for a short grace period after its first use.
 - The client's secret goes in the token request's form, or in HTTP Basic for a server that
   refuses it there (`form_poster`).
-- A refused refresh (`invalid_grant`: revoked, expired) is a 502 `security` for clients and
+- A refused refresh (`invalid_grant`: revoked, expired; or `invalid_request`, as older
+  league/oauth2-server refuses a refresh token) is a 502 `security` for clients and
   an operator log line saying to reconnect; tokens are never logged.
 """
 
@@ -32,6 +33,13 @@ from gateway.upstream.token_store import Grant, TokenStore
 from gateway.upstream.tokens import FAILURE_MEMORY, Clock, Failure, RememberFor, SharedTokens, TokenCache
 
 log = logging.getLogger("gateway.oauth")
+
+# A refresh refused as one of these is the grant refused, to be mended by reconnecting.
+# RFC 6749 §5.2's `invalid_grant`; and `invalid_request`, which league/oauth2-server before 9.0
+# (Laravel Passport up to 10) answers, with a 401, for a refresh token revoked, expired or
+# unknown ("The refresh token is invalid.", its issue 993): the gateway's refresh request has
+# every parameter RFC 6749 §6 names, so what such a server finds invalid is the token.
+REFUSED_REFRESH = frozenset({"invalid_grant", "invalid_request"})
 FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
 
 
@@ -160,11 +168,11 @@ class OAuthSession:
                 "The vendor refused the gateway's client credentials; the operator must check the tenant's "
                 "client_id and client_secret"
             )
-        if status in (400, 401) and error == "invalid_grant":
+        if status in (400, 401) and error in REFUSED_REFRESH:
             log.error(
-                "tenant %s: the vendor refused the refresh token (invalid_grant); reconnect with "
-                "`fhir-gateway connect %s`",
+                "tenant %s: the vendor refused the refresh token (%s); reconnect with `fhir-gateway connect %s`",
                 self.tenant,
+                error,
                 self.tenant,
             )
             raise UpstreamSecurity(

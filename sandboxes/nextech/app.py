@@ -243,6 +243,10 @@ behaviour above):
 - ``oauth_state``: ``"echoed"`` (default: the redirect carries the request's ``state``, as
   RFC 6749 section 4.1.2 requires) or ``"dropped"`` (it carries none: the docs' authorize
   table lists no ``state``, and a server written from it alone would not send one back).
+- ``oauth_errors``: how the token endpoint spells its refusals: as Azure AD (``"azure"``,
+  default, above) or as another team's framework does (``sandboxes.nextech.token_errors``:
+  ``"passport"``, a refused refresh token a 401 ``invalid_request``). The docs show no OAuth
+  error; RFC 6749 section 5.2 says ``invalid_grant`` and 400.
 - ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
   or an offset is dropped as if absent, as Flask's ``request.args.get("end",
@@ -328,6 +332,7 @@ from sandboxes.nextech.readings import (
 from sandboxes.nextech.render import department_of, locked_value
 from sandboxes.nextech.routes import ACCESS_DENIED, PRACTICE_HEADER, NextechApi
 from sandboxes.nextech.store import Chart
+from sandboxes.nextech.token_errors import TokenErrorSpelling
 
 __all__ = [
     "ACCESS_DENIED",
@@ -412,6 +417,7 @@ def create_app(
     oauth_client_auth: Literal["any", "basic"] = "any",
     oauth_pkce: Literal["ignored", "required"] = "ignored",
     oauth_state: Literal["echoed", "dropped"] = "echoed",
+    oauth_errors: TokenErrorSpelling = "azure",
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     section_param: Literal["honoured", "ignored"] = "honoured",
@@ -457,6 +463,7 @@ def create_app(
         client_auth=oauth_client_auth,
         pkce=oauth_pkce,
         state=oauth_state,
+        errors=oauth_errors,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None

@@ -27,6 +27,7 @@ from sandboxes.nextech.errors import JSON_CONTENT_TYPE
 from sandboxes.nextech.grants import Grants
 from sandboxes.nextech.oauth_errors import TOKEN_HEADERS, OAuthError, oauth_error_response
 from sandboxes.nextech.redirects import is_loopback, is_valid_redirect, with_query
+from sandboxes.nextech.token_errors import TokenErrorSpelling, token_error_response
 
 __all__ = ["DEFAULT_RESOURCE", "AuthorizationServer"]
 
@@ -113,6 +114,7 @@ class AuthorizationServer:
         client_auth: Literal["any", "basic"] = "any",
         pkce: Literal["ignored", "required"] = "ignored",
         state: Literal["echoed", "dropped"] = "echoed",
+        errors: TokenErrorSpelling = "azure",
     ) -> None:
         self.grants = grants
         self.paths = paths  # (authorize, token)
@@ -130,6 +132,8 @@ class AuthorizationServer:
         # "dropped": the redirect carries no `state`, as a server built from the docs' authorize
         # table (which lists none) would send it; RFC 6749 section 4.1.2 says to echo it.
         self.state = state
+        # How the token endpoint spells its refusals (sandboxes.nextech.token_errors).
+        self.errors = errors
 
     def routes(self) -> list[Route]:
         return [
@@ -224,7 +228,7 @@ class AuthorizationServer:
                 record = self.grants.rotate(presented, client)
                 issued = self.grants.issue(client, record.family, form.get("resource") or record.resource, presented)
         except OAuthError as error:
-            return oauth_error_response(error, self.clock())
+            return token_error_response(error, self.clock(), self.errors, grant_type)
         request.app.state.issued_refresh_tokens = self.grants.issued_refresh
         return Response(orjson.dumps(issued), 200, TOKEN_HEADERS, JSON_CONTENT_TYPE)
 

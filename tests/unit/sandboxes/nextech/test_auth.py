@@ -199,3 +199,23 @@ def test_a_refresh_not_rotated_keeps_the_token_presented(rotation: str, answered
         assert ("refresh_token" in r.json()) is answered
         assert r.json().get("refresh_token", first) == first and r.json()["access_token"]
     assert api.app.state.issued_refresh_tokens == 1
+
+
+def test_passport_refuses_a_revoked_refresh_token_as_a_401_invalid_request() -> None:
+    """`oauth_errors="passport"`: league/oauth2-server before 9.0's spelling of every refusal."""
+    api = make_api(oauth_errors="passport")
+    first = api.connect()["refresh_token"]
+    api.app.state.revoke_refresh_tokens()
+    r = api.refresh(first)
+    assert r.status_code == 401
+    assert r.json() == {
+        "error": "invalid_request",
+        "error_description": "The refresh token is invalid.",
+        "hint": "Token has been revoked",
+        "message": "The refresh token is invalid.",
+    }
+    form = {"grant_type": "authorization_code", "code": "nope", "redirect_uri": CALLBACK, "client_id": CLIENT}
+    r = api.request("POST", "/oauth2/token", data={**form, "client_secret": SECRET})
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_request")
+    r = api.request("POST", "/oauth2/token", data={**form, "client_secret": "wrong"})
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_client")

@@ -1,0 +1,51 @@
+"""Nextech's token endpoint refusing a refresh as another team's framework spells the refusal
+(`create_app(oauth_errors=...)`, `sandboxes/nextech/token_errors.py`): what a FHIR client sees
+once the gateway's grant is revoked at the vendor.
+
+Each test starts one simulator with the switch, makes one search work, revokes every refresh
+token and moves the vendor's clock past the access token's life: the next search makes the
+gateway renew, and the vendor refuses. The client must then see a 502 `security` outcome
+telling the operator to reconnect (the grant is gone; asking again will not mend it), never a
+`transient` one inviting it to retry.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+
+from sandboxes.clinic import build_clinic
+from sandboxes.nextech import create_sandbox
+from tests.support.clock import OffsetClock
+from tests.support.fhir_http import outcome_of
+from tests.support.variants import gateway_over
+
+TENANT = "nextech"
+BASE = f"/fhir/{TENANT}"
+ACCESS_TTL = 3600.0
+
+
+def _refused_refresh_outcome(spelling: str) -> dict[str, object]:
+    """The OperationOutcome a search meets once the vendor refuses the gateway's refresh token."""
+    clock = OffsetClock()
+    create = partial(create_sandbox, build_clinic(), oauth_errors=spelling, clock=clock, access_ttl=ACCESS_TTL)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})  # connected and working
+        running.sandbox.app.state.revoke_refresh_tokens()
+        clock.offset = 2 * ACCESS_TTL  # the access token expired at the vendor: the gateway renews
+        response = running.fhir.get(f"{BASE}/Patient", params={"family": "Smith"})
+        assert response.status_code == 502, response.text
+        return outcome_of(response)
+
+
+@pytest.mark.parametrize("spelling", ["azure", "passport"])
+def test_a_refresh_token_refused_is_a_security_outcome_saying_to_reconnect(spelling: str) -> None:
+    """`passport`: Laravel Passport up to 10 (league/oauth2-server before 9.0) refuses a revoked
+    refresh token with a 401 `invalid_request` ("The refresh token is invalid."), not RFC 6749's
+    400 `invalid_grant`. Before, the gateway read that as its token endpoint failing: a 502
+    `transient` ("The vendor's token endpoint failed (HTTP 401)"), which invites clients to
+    retry, asked again every few seconds, and no log telling the operator to reconnect."""
+    issue = _refused_refresh_outcome(spelling)["issue"][0]  # type: ignore[index]
+    assert issue["code"] == "security", issue
+    assert "reconnect" in issue["diagnostics"], issue
