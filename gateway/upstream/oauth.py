@@ -29,6 +29,7 @@ from gateway.contract.oauth import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream.grants import FileGrants, GrantStore
 from gateway.upstream.http import Timeouts, UpstreamClient
+from gateway.upstream.oauth_refusals import token_error
 from gateway.upstream.token_store import Grant, TokenStore
 from gateway.upstream.tokens import FAILURE_MEMORY, Clock, Failure, RememberFor, SharedTokens, TokenCache
 
@@ -62,8 +63,7 @@ async def exchange_code(
         form["resource"] = app.resource
     status, body = await post(form)
     if status != 200 or not isinstance(body, dict) or "refresh_token" not in body:
-        error = body.get("error") if isinstance(body, dict) else None
-        raise UpstreamSecurity(f"The vendor refused the authorization code ({error or status})")
+        raise UpstreamSecurity(f"The vendor refused the authorization code ({token_error(body) or status})")
     now = time.time()
     return Grant(str(body["refresh_token"]), now, connected_at=now), body
 
@@ -156,7 +156,7 @@ class OAuthSession:
         # RFC 6749 §5.2: a refresh token that is revoked, expired or not ours is `invalid_grant`;
         # `invalid_client` is the client's authentication failing (a client secret rotated or
         # mistyped), which reconnecting with the same secret does not mend.
-        error = body.get("error") if isinstance(body, dict) else None
+        error = token_error(body)  # wherever the vendor's framework puts it (oauth_refusals)
         if status in (400, 401) and error == "invalid_client":
             log.error(
                 "tenant %s: the vendor refused the gateway's client credentials (invalid_client); check the "
@@ -237,7 +237,7 @@ def form_poster(client: UpstreamClient, path: str) -> FormPost:
 
 def _client_refused(status: int, body: Any) -> bool:
     """A token answer refusing the client's authentication (RFC 6749 section 5.2)."""
-    return status in (400, 401) and isinstance(body, dict) and body.get("error") == "invalid_client"
+    return status in (400, 401) and token_error(body) == "invalid_client"
 
 
 def token_client(app: OAuthApp, timeouts: Timeouts | None = None) -> tuple[UpstreamClient, FormPost]:

@@ -245,7 +245,8 @@ behaviour above):
   table lists no ``state``, and a server written from it alone would not send one back).
 - ``oauth_errors``: how the token endpoint spells its refusals: as Azure AD (``"azure"``,
   default, above) or as another team's framework does (``sandboxes.nextech.token_errors``:
-  ``"passport"``, a refused refresh token a 401 ``invalid_request``). The docs show no OAuth
+  ``"passport"``, a refused refresh token a 401 ``invalid_request``; ``"fastapi"``, the RFC body
+  under ``detail``; ``"nestjs"``, the code as ``message``). The docs show no OAuth
   error; RFC 6749 section 5.2 says ``invalid_grant`` and 400.
 - ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``

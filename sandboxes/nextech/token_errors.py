@@ -12,11 +12,19 @@ refused grant is ``invalid_grant`` with a 400. Teams answer as their framework d
   in 9.0 by PR 1042), a refused authorization code a 400 ``invalid_request`` (PR 1082, 9.0
   too), a client that does not authenticate a 401 ``invalid_client`` ("Client authentication
   failed"); every body ``{"error", "error_description", "hint", "message"}``.
+- ``"fastapi"``: a FastAPI team's own token endpoint raising ``HTTPException(status_code,
+  detail={"error", "error_description"})``, which FastAPI answers as ``{"detail": {...}}``
+  (the status, and a ``WWW-Authenticate`` header given, kept).
+- ``"nestjs"``: a NestJS team's raising the built-in exception of the status with the code as its
+  message (``new UnauthorizedException("invalid_client")``), which NestJS answers as
+  ``{"statusCode": 401, "message": "invalid_client", "error": "Unauthorized"}``: ``error`` the
+  status's reason phrase.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from http import HTTPStatus
+from typing import Any, Literal, get_args
 
 import orjson
 from starlette.responses import Response
@@ -26,7 +34,7 @@ from sandboxes.nextech.oauth_errors import TOKEN_HEADERS, OAuthError, oauth_erro
 
 __all__ = ["TOKEN_ERROR_SPELLINGS", "TokenErrorSpelling", "token_error_response"]
 
-TokenErrorSpelling = Literal["azure", "passport"]
+TokenErrorSpelling = Literal["azure", "passport", "fastapi", "nestjs"]
 TOKEN_ERROR_SPELLINGS: tuple[str, ...] = get_args(TokenErrorSpelling)
 
 # league/oauth2-server 8's OAuthServerException messages.
@@ -65,6 +73,13 @@ def token_error_response(error: OAuthError, now: float, spelling: TokenErrorSpel
     """The token endpoint's answer refusing a request as `error`, spelled as `spelling` says."""
     if spelling == "azure":
         return oauth_error_response(error, now)
-    status, said = _league(error, grant_type)
-    body = {"error": said["error"], "error_description": said["message"], **said}
+    status = error.status
+    body: dict[str, Any]
+    if spelling == "fastapi":
+        body = {"detail": {"error": error.error, "error_description": error.message}}
+    elif spelling == "nestjs":
+        body = {"statusCode": status, "message": error.error, "error": HTTPStatus(status).phrase}
+    else:
+        status, said = _league(error, grant_type)
+        body = {"error": said["error"], "error_description": said["message"], **said}
     return Response(orjson.dumps(body), status, {**TOKEN_HEADERS, **error.headers}, JSON_CONTENT_TYPE)

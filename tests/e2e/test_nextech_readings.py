@@ -158,6 +158,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_match": "prefix",
         "timestamps": "naive",
         "ccd_escaping": "json",  # the rendered page kept in its column as `json.dumps` wrote it
+        "oauth_errors": "fastapi",  # its token endpoint's refusals raised as `HTTPException(detail={...})`
     },
     # An Express team's: Prisma's `findMany({skip, take: 10})` sent as it is (a bare array, the
     # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`,
@@ -167,6 +168,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "envelope": "bare_skip_take",
         "page_size": 10,
         "search_match": "substring",
+        "oauth_errors": "nestjs",  # a NestJS (on Express) token endpoint: `new BadRequestException("invalid_grant")`
     },
     # An ASP.NET Boilerplate team's: every list a `PagedResultDto` (`{"totalCount", "items"}`,
     # `?skipCount=`, 10 by default), DateTimes of `Clock.Kind` Unspecified (no zone), and every

@@ -49,3 +49,27 @@ def test_a_refresh_token_refused_is_a_security_outcome_saying_to_reconnect(spell
     issue = _refused_refresh_outcome(spelling)["issue"][0]  # type: ignore[index]
     assert issue["code"] == "security", issue
     assert "reconnect" in issue["diagnostics"], issue
+
+
+@pytest.mark.parametrize("spelling", ["fastapi", "nestjs"])
+def test_a_refusal_spelled_by_a_web_framework_is_read_where_it_puts_the_code(spelling: str) -> None:
+    """A team's own token endpoint raising its framework's HTTP exception: FastAPI's
+    `HTTPException(detail={"error": "invalid_grant", ...})` answers `{"detail": {...}}`,
+    NestJS's `new BadRequestException("invalid_grant")` `{"message": "invalid_grant", "error":
+    "Bad Request", "statusCode": 400}`. Before, the gateway read only the body's top `error`:
+    a revoked grant was a 502 `transient` ("The vendor's token endpoint failed (HTTP 400)")."""
+    issue = _refused_refresh_outcome(spelling)["issue"][0]  # type: ignore[index]
+    assert issue["code"] == "security", issue
+    assert "reconnect" in issue["diagnostics"], issue
+
+
+@pytest.mark.parametrize("spelling", ["fastapi", "nestjs"])
+def test_a_token_endpoint_taking_http_basic_only_is_connected_whatever_spells_its_refusal(spelling: str) -> None:
+    """A token endpoint taking the client's secret in HTTP Basic only refuses it in the form as
+    `invalid_client` (401), and the gateway then asks in Basic (RFC 6749 section 2.3.1). Spelled
+    as FastAPI or NestJS spells it, the refusal went unrecognised before: the code exchange
+    failed, the tenant was never connected, and every search was a 502."""
+    create = partial(create_sandbox, build_clinic(), oauth_errors=spelling, oauth_client_auth="basic")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})
+        assert bundle["resourceType"] == "Bundle" and bundle.get("entry"), bundle

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+from unittest.mock import ANY
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -219,3 +221,20 @@ def test_passport_refuses_a_revoked_refresh_token_as_a_401_invalid_request() -> 
     assert (r.status_code, r.json()["error"]) == (400, "invalid_request")
     r = api.request("POST", "/oauth2/token", data={**form, "client_secret": "wrong"})
     assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "refused"),
+    [
+        ("fastapi", {"detail": {"error": "invalid_grant", "error_description": ANY}}),
+        ("nestjs", {"statusCode": 400, "message": "invalid_grant", "error": "Bad Request"}),
+    ],
+)
+def test_a_web_framework_wraps_the_refusal_as_it_does(spelling: str, refused: dict[str, Any]) -> None:
+    """`oauth_errors="fastapi"` / `"nestjs"`: a team's own token endpoint raising its framework's exception."""
+    api = make_api(oauth_errors=spelling)
+    first = api.connect()["refresh_token"]
+    api.app.state.revoke_refresh_tokens()
+    r = api.refresh(first)
+    assert r.status_code == 400
+    assert r.json() == refused
