@@ -653,6 +653,30 @@ class VendorEncounter(_Read):
         return data
 
 
+# The keys `VendorSection` reads, as they compare ignoring case and underscores.
+_SECTION_KEYS = frozenset(
+    {"name", "sectionname", "section", "code", "key", "category", "value", "title", "displayname", "description"}
+)
+# What the key of a section's name ends with in a row that names it otherwise (`categoryName`,
+# `CategoryCode`, `section_label`), the likeliest first.
+_LABEL_KEY_ENDINGS = ("name", "code", "key", "title", "label", "text")
+
+
+def _label_of_row(row: dict[Any, Any]) -> str | None:
+    """The section name a row gives under a key `VendorSection` does not know: one ending as a
+    name's key does (`_LABEL_KEY_ENDINGS`, in that order), else the row's only text. None when
+    the row has a key it knows, or nothing that reads as a name."""
+    keys = {key: key.casefold().replace("_", "") for key in row if isinstance(key, str)}
+    if any(folded in _SECTION_KEYS for folded in keys.values()):
+        return None
+    texts = {key: value for key, value in row.items() if key in keys and isinstance(value, str) and value.strip()}
+    for ending in _LABEL_KEY_ENDINGS:
+        found = next((value for key, value in texts.items() if keys[key].endswith(ending)), None)
+        if found is not None:
+            return found
+    return next(iter(texts.values())) if len(texts) == 1 else None
+
+
 class VendorSection(_Read):
     """A CCD section as `/encounters/categories` lists it: its name or number, or an object naming it (the
     docs: "List all of the valid section names"). Of an object's names, the one most likely to
@@ -677,6 +701,12 @@ class VendorSection(_Read):
         # number as from the member's name. Before, such a list gave no section at all.
         if isinstance(data, int) and not isinstance(data, bool):
             return {"name": str(data)}
+        if isinstance(data, dict):
+            # A row naming the section under a key of its own: a `Category` entity's columns
+            # named after its table (`categoryName`), the route's own noun. Before, such rows
+            # gave no section at all, and no document offered one.
+            label = _label_of_row(data)
+            return {**data, "name": label} if label is not None else data
         return {"name": data} if isinstance(data, str) else data
 
     @property

@@ -199,7 +199,11 @@ Answers (``Shapes``)
   ``[Display(Name)]`` as a .NET team lists them for a picker, or a Java enum's
   ``@JsonValue`` label), while ``section`` binds the enum by its member's name
   (``VitalSigns``), as ASP.NET's model binding and Spring's ``StringToEnumConverterFactory``
-  do: a title with a space is refused like any name not a section's.
+  do: a title with a space is refused like any name not a section's; or as rows of a
+  ``Category`` entity, the route's own noun, its columns prefixed with the table's name
+  (``"rows"``: ``{"categoryId": 1, "categoryName": "VitalSigns"}``, as a database-first team's
+  EF Core scaffold (``CategoryId``, ``CategoryName``) serialized camelCase by ASP.NET Core, or
+  a Rails or Django model over such a table, writes them), ``section`` taking the name.
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -377,7 +381,9 @@ MAX_TAKE = 100  # with an offset envelope: the most `limit`/`take` gets (fastapi
 ABP_MAX_RESULT_COUNT = 1000  # with envelope="abp": the most `maxResultCount` may ask (PagedResultRequestDto's)
 # "titles": the sections' display titles listed (an enum's [Display(Name)] for a picker) while
 # `section` binds the enum by its members' names, which the titles are not when they have spaces.
-Categories = Literal["names", "objects", "map", "named", "numbers", "titles"]
+# "rows": a `Category` entity's rows, its columns named after the table (`categoryId`,
+# `categoryName`), the route's own noun: a database-first team's scaffold.
+Categories = Literal["names", "objects", "map", "named", "numbers", "titles", "rows"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 

@@ -419,6 +419,10 @@ class NextechApi:
         elif self.categories_shape == "numbers":  # a C# enum without JsonStringEnumConverter
             self.category_items = [orjson.dumps(n) for n in range(len(sections))]
             self.section_by_fold |= {str(n): section for n, section in enumerate(sections)}
+        elif self.categories_shape == "rows":  # a Category entity's rows, columns named after the table
+            self.category_items = [
+                orjson.dumps({"categoryId": n, "categoryName": s}) for n, s in enumerate(sections, 1)
+            ]
         elif self.categories_shape == "titles":  # each member's [Display(Name)]; `section` takes its name
             self.category_items = [orjson.dumps(title) for title in titles.values()]
         else:

@@ -928,6 +928,24 @@ def test_sections_listed_as_numbers_are_each_served() -> None:
         assert sorted(served) == sorted(CCD_SECTIONS)
 
 
+def test_sections_listed_as_rows_of_a_category_table_are_each_served() -> None:
+    """`/encounters/categories` as a `Category` entity's rows, its columns named after the table
+    (`{"categoryId": 1, "categoryName": "VitalSigns"}`: a database-first team's scaffold of the
+    route's own noun). Before, no section was read from such rows (none of the keys the gateway
+    knew named it): an encounter's document offered the whole CCD only, never one section."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="rows")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        titles = [c["attachment"]["title"].removeprefix("CCD section: ") for c in document["content"][1:]]
+        assert titles == list(CCD_SECTIONS)
+        for name, content in zip(titles, document["content"][1:], strict=True):
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert re.findall(r'data-section="([^"]*)"', answer.text) == [name], name
+
+
 def test_a_request_limit_the_operator_configures_is_kept_to() -> None:
     """A Nextech enforcing a request limit its docs do not publish, with ASP.NET Core's rate
     limiter defaults: an empty 503 past it. The side-by-side terms of one name search go past

@@ -334,6 +334,12 @@ def test_categories_as_objects_or_a_map() -> None:
     assert list(mapped) == list(CCD_SECTIONS) and mapped["PlanOfCare"] == "Plan of Care"
 
 
+def test_categories_as_rows_of_a_category_table() -> None:
+    rows = make_api(categories="rows").ok("/api/encounters/categories")
+    assert rows[0] == {"categoryId": 1, "categoryName": CCD_SECTIONS[0]}
+    assert [row["categoryName"] for row in rows] == list(CCD_SECTIONS)
+
+
 def test_categories_as_titles_while_section_takes_the_names() -> None:
     api = make_api(categories="titles")
     assert api.ok("/api/encounters/categories") == [SECTION_TITLES[name] for name in CCD_SECTIONS]
