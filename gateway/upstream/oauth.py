@@ -62,7 +62,7 @@ async def exchange_code(
     if app.resource:
         form["resource"] = app.resource
     status, body = await post(form)
-    if status != 200 or not isinstance(body, dict) or "refresh_token" not in body:
+    if not _succeeded(status) or not isinstance(body, dict) or "refresh_token" not in body:
         raise UpstreamSecurity(f"The vendor refused the authorization code ({token_error(body) or status})")
     now = time.time()
     return Grant(str(body["refresh_token"]), now, connected_at=now), body
@@ -178,7 +178,7 @@ class OAuthSession:
             raise UpstreamSecurity(
                 "The vendor no longer accepts the gateway's authorization; the operator must reconnect"
             )
-        token = self._app.access_token_of(body) if status == 200 else None
+        token = self._app.access_token_of(body) if _succeeded(status) else None
         if token is None or not isinstance(body, dict):
             raise UpstreamError(f"The vendor's token endpoint failed (HTTP {status})")
         rotated = body.get("refresh_token")
@@ -187,6 +187,13 @@ class OAuthSession:
             await self._store.save(self.tenant, self._unsaved)  # before the access token is used
             self._unsaved = None
         return token, _renew_at(body, self._clock())
+
+
+def _succeeded(status: int) -> bool:
+    """Whether a token answer's status says it succeeded: RFC 6749 section 5.1's 200, or any
+    other 2xx, such as the 201 a NestJS `@Post()` handler answers unless told `@HttpCode(200)`
+    (the token endpoint a team builds on it; what the body carries decides the rest)."""
+    return 200 <= status < 300
 
 
 def _renew_at(body: Mapping[str, Any], now: float) -> float:

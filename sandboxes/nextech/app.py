@@ -248,6 +248,10 @@ behaviour above):
   ``"passport"``, a refused refresh token a 401 ``invalid_request``; ``"fastapi"``, the RFC body
   under ``detail``; ``"nestjs"``, the code as ``message``). The docs show no OAuth
   error; RFC 6749 section 5.2 says ``invalid_grant`` and 400.
+- ``oauth_token_status``: the status of a token answer (a code exchanged, a token refreshed):
+  ``200`` (default, RFC 6749 section 5.1) or ``201`` (what a NestJS ``@Post()`` handler
+  answers unless it is told ``@HttpCode(200)``; the docs give no status for the token request,
+  their "Response Codes" only "200 OK - Successful request" for the API).
 - ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
   or an offset is dropped as if absent, as Flask's ``request.args.get("end",
@@ -419,6 +423,7 @@ def create_app(
     oauth_pkce: Literal["ignored", "required"] = "ignored",
     oauth_state: Literal["echoed", "dropped"] = "echoed",
     oauth_errors: TokenErrorSpelling = "azure",
+    oauth_token_status: Literal[200, 201] = 200,
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     section_param: Literal["honoured", "ignored"] = "honoured",
@@ -465,6 +470,7 @@ def create_app(
         pkce=oauth_pkce,
         state=oauth_state,
         errors=oauth_errors,
+        token_status=oauth_token_status,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None

@@ -115,6 +115,7 @@ class AuthorizationServer:
         pkce: Literal["ignored", "required"] = "ignored",
         state: Literal["echoed", "dropped"] = "echoed",
         errors: TokenErrorSpelling = "azure",
+        token_status: Literal[200, 201] = 200,
     ) -> None:
         self.grants = grants
         self.paths = paths  # (authorize, token)
@@ -134,6 +135,9 @@ class AuthorizationServer:
         self.state = state
         # How the token endpoint spells its refusals (sandboxes.nextech.token_errors).
         self.errors = errors
+        # The status of a token answer: RFC 6749 section 5.1's 200, or 201, what a NestJS `@Post()`
+        # handler answers unless it says `@HttpCode(200)` (the docs give no status for it).
+        self.token_status = token_status
 
     def routes(self) -> list[Route]:
         return [
@@ -230,7 +234,7 @@ class AuthorizationServer:
         except OAuthError as error:
             return token_error_response(error, self.clock(), self.errors, grant_type)
         request.app.state.issued_refresh_tokens = self.grants.issued_refresh
-        return Response(orjson.dumps(issued), 200, TOKEN_HEADERS, JSON_CONTENT_TYPE)
+        return Response(orjson.dumps(issued), self.token_status, TOKEN_HEADERS, JSON_CONTENT_TYPE)
 
     async def token_get(self, request: Request) -> Response:
         return oauth_error_response(OAuthError(400, "invalid_request", "post_only"), self.clock())

@@ -169,6 +169,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 10,
         "search_match": "substring",
         "oauth_errors": "nestjs",  # a NestJS (on Express) token endpoint: `new BadRequestException("invalid_grant")`
+        "oauth_token_status": 201,  # ... whose `@Post()` answers 201 Created, no `@HttpCode(200)`
     },
     # An ASP.NET Boilerplate team's: every list a `PagedResultDto` (`{"totalCount", "items"}`,
     # `?skipCount=`, 10 by default), DateTimes of `Clock.Kind` Unspecified (no zone), and every

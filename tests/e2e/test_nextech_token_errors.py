@@ -1,8 +1,8 @@
-"""Nextech's token endpoint refusing a refresh as another team's framework spells the refusal
-(`create_app(oauth_errors=...)`, `sandboxes/nextech/token_errors.py`): what a FHIR client sees
-once the gateway's grant is revoked at the vendor.
+"""Nextech's token endpoint as another team's framework answers: a refused refresh spelled as it
+spells refusals (`create_app(oauth_errors=...)`, `sandboxes/nextech/token_errors.py`), and a
+token answered with another success status (`oauth_token_status`): what a FHIR client sees.
 
-Each test starts one simulator with the switch, makes one search work, revokes every refresh
+Each refusal test starts one simulator with the switch, makes one search work, revokes every refresh
 token and moves the vendor's clock past the access token's life: the next search makes the
 gateway renew, and the vendor refuses. The client must then see a 502 `security` outcome
 telling the operator to reconnect (the grant is gone; asking again will not mend it), never a
@@ -73,3 +73,19 @@ def test_a_token_endpoint_taking_http_basic_only_is_connected_whatever_spells_it
     with gateway_over("nextech", create, tenant=TENANT) as running:
         bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})
         assert bundle["resourceType"] == "Bundle" and bundle.get("entry"), bundle
+
+
+def test_a_token_endpoint_answering_201_created_is_connected_and_renews() -> None:
+    """A NestJS team's token endpoint: a `@Post()` handler answers 201 unless told
+    `@HttpCode(200)`. Before, the gateway took only a 200 for a token answer: the code exchange
+    was "refused (201)", the tenant never connected (a sandbox tenant's gateway did not even
+    start), and a renewal would have been "The vendor's token endpoint failed (HTTP 201)"."""
+    clock = OffsetClock()
+    create = partial(create_sandbox, build_clinic(), oauth_token_status=201, clock=clock, access_ttl=ACCESS_TTL)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        calls = running.sandbox.app.state.token_calls
+        assert running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"}).get("entry")
+        renewed = calls.get("refresh_token", 0)
+        clock.offset = 2 * ACCESS_TTL  # the access token expired at the vendor: the gateway renews
+        assert running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"}).get("entry")
+        assert calls.get("refresh_token", 0) == renewed + 1

@@ -238,3 +238,13 @@ def test_a_web_framework_wraps_the_refusal_as_it_does(spelling: str, refused: di
     r = api.refresh(first)
     assert r.status_code == 400
     assert r.json() == refused
+
+
+def test_a_token_answer_may_be_201_created() -> None:
+    """`oauth_token_status=201`: a NestJS `@Post()` handler's default status, for every token answer."""
+    api = make_api(oauth_token_status=201)
+    code = api.code()
+    first = api.exchange(code)
+    assert first.status_code == 201 and first.json()["access_token"]
+    again = api.refresh(first.json()["refresh_token"])
+    assert again.status_code == 201 and again.json()["refresh_token"]
