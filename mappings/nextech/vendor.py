@@ -768,8 +768,40 @@ def _is_record(body: dict[str, Any]) -> bool:
     return not _RECORD_KEYS.isdisjoint(_camel_keys(body))
 
 
+def _resource_attributes(item: Any) -> Any:
+    """A JSON:API resource object (`{"type": "patients", "id": "42", "attributes": {...}}`:
+    jsonapi.org's "Resource Objects", as a Rails team's jsonapi-serializer or Laravel JSON:API
+    writes each record) as the record it stands for: its attributes, with its `id` as the
+    record's own (`patientId`, a summary's `encounterId`) where they do not give that; any other
+    item as it is. Before, no such record was read: no `patientId`, no `summary` at its top."""
+    if not (
+        isinstance(item, dict)
+        and isinstance(item.get("attributes"), dict)
+        and isinstance(item.get("type"), str)
+        and "id" in item
+    ):
+        return item
+    record: dict[str, Any] = _camel_keys(item["attributes"])
+    kind, ident = item["type"].casefold(), item["id"]
+    summary = _camel_keys(record.get("summary"))
+    if "encounter" in kind and isinstance(summary, dict):
+        record = {**record, "summary": {"encounterId": ident, **summary}}
+    elif "encounter" in kind:
+        record = {"encounterId": ident, **record}
+    elif "patient" in kind:
+        record = {"patientId": ident, **record}
+    else:  # a CCD category: its name may be its id alone
+        record = {**record, "id": ident}
+    return record
+
+
 def items_of(body: Any, field: str = "(answer)") -> list[Any]:
-    """A list answer's items: a bare array, or the list inside an envelope."""
+    """A list answer's items: a bare array, or the list inside an envelope; JSON:API resource
+    objects as the records they stand for (`_resource_attributes`)."""
+    return [_resource_attributes(item) for item in _listed_items(body, field)]
+
+
+def _listed_items(body: Any, field: str) -> list[Any]:
     if isinstance(body, list):
         return body
     if isinstance(body, dict):
@@ -779,7 +811,7 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
                     return list(body[spelled])
         embedded = body.get("_embedded")
         if isinstance(embedded, dict):  # HAL (Spring HATEOAS): `{"_embedded": {"patientList": [...]}}`
-            return items_of(embedded, field)
+            return _listed_items(embedded, field)
         lists = [value for value in body.values() if isinstance(value, list)]
         if len(lists) == 1:
             return list(lists[0])

@@ -219,7 +219,7 @@ behaviour above):
   ``single_as_object``, ``encounter_dates``, ``locked_values``,
   ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
-  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
+  ``json_as_string``, ``abp_wrapper`` and ``jsonapi_resources``: how answers are written (``token_numbers_as_strings``:
   the token response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
@@ -410,6 +410,7 @@ def create_app(
     ccd_charset: CcdCharset = "utf-8",
     ccd_layout: CcdLayout = "divs",
     ccd_titles: CcdTitles = "names",
+    jsonapi_resources: bool = False,
     ccd_escaping: CcdEscaping = "none",
     single_as_object: bool = False,
     encounter_dates: Literal["instant", "day"] = "instant",
@@ -505,6 +506,7 @@ def create_app(
         ccd_charset,
         ccd_layout,
         ccd_titles,
+        jsonapi_resources,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

@@ -95,6 +95,12 @@ Answers (``Shapes``)
   ``$count=true`` is asked; or on a plain controller (``"odata_bare"``: ``EnableQuery`` on an
   action returning ``IQueryable<T>`` outside OData routing) the page alone as a bare array,
   its cut not said; a bad option OData's 400 ``{"error": {"code", "message"}}``.
+- ``jsonapi_resources``: every item of a list (a patient, an encounter, a CCD category) written
+  as a JSON:API resource object (``{"type": "patients", "id": "42", "attributes": {...}}``:
+  the record's id the object's ``id``, its other fields the ``attributes``), as a Rails team's
+  jsonapi-serializer, Laravel JSON:API or a NestJS JSON:API module serves it; with ``envelope=
+  "meta"`` the answer is JSON:API's whole (``{"data": [...], "meta": {"total": n}}``). The
+  docs' models are plain objects, which such a team reads as the attributes.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -478,6 +484,7 @@ class Shapes:
     ccd_charset: CcdCharset = "utf-8"
     ccd_layout: CcdLayout = "divs"
     ccd_titles: CcdTitles = "names"
+    jsonapi_resources: bool = False
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:

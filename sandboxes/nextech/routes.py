@@ -21,6 +21,7 @@ from starlette.routing import Route
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, SECTION_TITLES
 from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, abp_wrapped, styled_error
 from sandboxes.nextech.grants import Grants
+from sandboxes.nextech.jsonapi import resource_object
 from sandboxes.nextech.readings import ABP_MAX_RESULT_COUNT, MAX_TAKE, Envelope
 from sandboxes.nextech.store import Chart
 from sandboxes.toolkit.aliases import Handler
@@ -574,7 +575,10 @@ class NextechApi:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
         ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
         Spring's the zero-based ``?page=`` (HAL naming the list `rel`), the offset ones the items
-        ``?offset=``/``?skip=`` starts, ABP's those ``?skipCount=`` starts."""
+        ``?offset=``/``?skip=`` starts, ABP's those ``?skipCount=`` starts; each item a JSON:API
+        resource object with ``jsonapi_resources``."""
+        if self.chart.shapes.jsonapi_resources:
+            items = [resource_object(item, rel, self.chart.shapes) for item in items]
         if self.envelope in ("offset", "skip_take", "bare_offset", "bare_skip_take"):
             return _offset_page(request, items, self.chart.shapes.page_size, self.envelope)
         if self.envelope == "abp":

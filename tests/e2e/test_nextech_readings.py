@@ -947,6 +947,28 @@ def test_sections_listed_as_rows_of_a_category_table_are_each_served() -> None:
             assert re.findall(r'data-section="([^"]*)"', answer.text) == [name], name
 
 
+@pytest.mark.parametrize("key_case", ["camel", "snake"])
+def test_records_as_json_api_resource_objects_are_read(key_case: str) -> None:
+    """Every list's items as JSON:API resource objects (`{"type": "patients", "id": "42",
+    "attributes": {"chartNumber": ...}}`: a Rails team's jsonapi-serializer, Laravel JSON:API),
+    in JSON:API's `{"data": [...], "meta": {"total": n}}`. Before, no record was read from them
+    (no `patientId` at the top, no `summary`): a search was a 502 naming the missing field, and
+    no section was listed."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p) and p.birth_date)
+    patient_id = f"{patient.id}.{patient.chart_number}"
+    create = partial(create_sandbox, clinic, envelope="meta", jsonapi_resources=True, key_case=key_case)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        found = _matches(running.fhir.get_ok(f"{BASE}/Patient", params={"family": patient.last_name}))
+        assert patient_id in {p["id"] for p in found}
+        assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["birthDate"] == str(patient.birth_date)
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        assert len(encounters) == len(_charted(patient))
+        document = _nextech_documents(running.fhir, patient_id)[0]
+        titles = [c["attachment"]["title"].removeprefix("CCD section: ") for c in document["content"][1:]]
+        assert titles == list(CCD_SECTIONS)
+
+
 def test_a_request_limit_the_operator_configures_is_kept_to() -> None:
     """A Nextech enforcing a request limit its docs do not publish, with ASP.NET Core's rate
     limiter defaults: an empty 503 past it. The side-by-side terms of one name search go past

@@ -250,3 +250,23 @@ def test_a_sections_title_gives_the_names_an_enum_member_so_titled_may_have(titl
 )
 def test_sections_named_under_a_rows_own_key_are_listed(rows: list[dict[str, object]], names: list[str]) -> None:
     assert list(section_names(rows)) == names
+
+
+def test_json_api_resource_objects_are_read_as_the_records_they_stand_for() -> None:
+    patient = {"type": "patients", "id": "42", "attributes": {"chart_number": "C42", "last_name": "Núñez"}}
+    encounter = {
+        "type": "encounters",
+        "id": "7",
+        "attributes": {"summary": {"encounterDate": "2017-12-14"}, "ccd": HTML},
+    }
+    category = {"type": "categories", "id": "VitalSigns", "attributes": {}}
+    body = {"data": [patient, encounter, category], "meta": {"total": 3}}
+    read_patient, read_encounter, read_category = items_of(body)
+    assert read_category == {"id": "VitalSigns"}
+    assert VendorPatient.model_validate(read_patient).patientId == "42"
+    assert VendorEncounter.model_validate(read_encounter).summary.encounterId == "7"
+    assert list(section_names([category])) == ["VitalSigns"]
+    own = {"type": "patients", "id": "x-1", "attributes": {"patientId": 42}}  # its own id wins
+    assert VendorPatient.model_validate(items_of([own])[0]).patientId == "42"
+    plain = {"type": "note", "id": 1}  # no attributes: no resource object, left as it is
+    assert items_of([plain]) == [plain]

@@ -340,6 +340,18 @@ def test_categories_as_rows_of_a_category_table() -> None:
     assert [row["categoryName"] for row in rows] == list(CCD_SECTIONS)
 
 
+def test_json_api_resource_objects() -> None:
+    api = make_api(jsonapi_resources=True)  # bare arrays here; the e2e test takes JSON:API's envelope
+    patient = next(p for p in LIVE if chart_encounters(p))
+    [row] = [r for r in api.search(patient.chart_number) if r["id"] == str(patient.id)]
+    assert row["type"] == "patients" and row["attributes"]["chartNumber"] == patient.chart_number
+    assert "patientId" not in row["attributes"]
+    [first, *_] = api.encounters(patient.id)
+    assert first["type"] == "encounters" and first["id"] == str(first["attributes"]["summary"]["encounterId"])
+    categories = api.ok("/api/encounters/categories")
+    assert categories[0] == {"type": "categories", "id": CCD_SECTIONS[0], "attributes": {"name": CCD_SECTIONS[0]}}
+
+
 def test_categories_as_titles_while_section_takes_the_names() -> None:
     api = make_api(categories="titles")
     assert api.ok("/api/encounters/categories") == [SECTION_TITLES[name] for name in CCD_SECTIONS]
