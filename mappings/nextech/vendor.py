@@ -25,7 +25,8 @@ a boolean example) and no envelope, so each model reads:
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
   `"true"`/`"True"`/`"1"`/`1`/`"Y"`/`"T"` (a one-letter flag column) and their opposites,
-  absent (not locked), or a date-time: when it was locked (null or no date: not locked);
+  the note's state as a word (`"Locked"`/`"Open"`), absent (not locked), or a date-time: when
+  it was locked (null or no date: not locked);
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
@@ -72,7 +73,9 @@ from mappings.fhirjson import midnight_day
 ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
 _TRUE = frozenset({"true", "1", "yes", "y", "t", "locked"})
-_FALSE = frozenset({"false", "0", "no", "n", "f", "unlocked", ""})
+# "open": the chart note's state said as a word (`Locked` / `Open`) in the string the docs type
+# `encounterLocked` as; before, every encounter whose note was open was unreadable.
+_FALSE = frozenset({"false", "0", "no", "n", "f", "unlocked", "open", ""})
 # Stand-ins for "no date" in columns that cannot be null: MySQL's zero date, .NET's DateTime.MinValue.
 _ZERO_DATE = re.compile(r"0000-00-00\b|00/00/0000\b")
 _NO_YEAR = 1

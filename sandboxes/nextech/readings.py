@@ -219,7 +219,10 @@ Answers (``Shapes``)
   ``"mixed"`` (booleans and both string spellings, ``locked_value``), ``"letters"`` (a
   one-letter flag column: ``"T"``/``"F"``) or ``"stamps"`` (when the note was locked, a
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
-  locked).
+  locked) or ``"states"`` (the chart note's state as a word, ``"Locked"`` or ``"Open"``: the
+  string the docs type the field as, filled with the note's status as an EHR's screens show
+  it; the docs' description, "Whether this encounter's data has been locked", says what it
+  tells, not how).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
 - ``single_as_object``: a bare list of one (a search finding one patient, a window holding
   one encounter, never the categories) answered as that one object, no array: what a list
@@ -380,7 +383,9 @@ UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
 EmptySections = Literal["text", "null", "omitted"]
 EncounterOrder = Literal["asc", "desc"]
-LockedValues = Literal["mixed", "letters", "stamps"]
+# "states": the note's state as a word, `Locked` or `Open` (a team filling the string column the
+# docs type `encounterLocked` with the chart note's status, as the EHR's own screens name it).
+LockedValues = Literal["mixed", "letters", "stamps", "states"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
 MAX_TAKE = 100  # with an offset envelope: the most `limit`/`take` gets (fastapi-pagination's `le=100`)
@@ -509,7 +514,7 @@ class Shapes:
         _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
-        _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
+        _check("locked_values", self.locked_values, get_args(LockedValues))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
         _check("categories", self.categories, get_args(Categories))
 

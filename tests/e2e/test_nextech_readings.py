@@ -536,6 +536,26 @@ def test_dates_as_libraries_write_them_by_default_and_epochs_are_read(timestamps
             assert locks == _locks(truth), truth.id
 
 
+def test_an_encounter_locked_said_as_the_notes_state_is_read() -> None:
+    """`encounterLocked` (typed "string") as the chart note's state, `Locked` or `Open`: before,
+    `Open` was no boolean the gateway knew, so every encounter whose note was still open was
+    unreadable: left out of the patient's encounters (a warning in the Bundle) and a 502 on read."""
+    clinic = build_clinic()
+    charted = [p for p in live_patients(clinic) if any(not locked for _, locked in _locks(p))][:4]
+    create = partial(create_sandbox, clinic, locked_values="states")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for truth in charted:
+            patient_id = f"{truth.id}.{truth.chart_number}"
+            found = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+            locks = Counter(
+                (datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")), e["status"] == "finished")
+                for e in found
+            )
+            assert locks == _locks(truth), truth.id
+            for encounter in found:
+                assert running.fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}")["status"] == encounter["status"]
+
+
 def test_an_encounter_dated_by_its_day_alone_is_that_day_not_midnight_utc() -> None:
     """`encounterDate` as a `date` column gives it ("Date when this encounter occurred"): before,
     it was served as midnight UTC, the evening before in the clinic's zone."""

@@ -270,3 +270,9 @@ def test_json_api_resource_objects_are_read_as_the_records_they_stand_for() -> N
     assert VendorPatient.model_validate(items_of([own])[0]).patientId == "42"
     plain = {"type": "note", "id": 1}  # no attributes: no resource object, left as it is
     assert items_of([plain]) == [plain]
+
+
+@pytest.mark.parametrize(("written", "locked"), [("Locked", True), ("Open", False), (" open ", False)])
+def test_an_encounter_locked_said_as_the_notes_state_is_read(written: str, locked: bool) -> None:
+    item = VendorEncounter.model_validate({"summary": {**SUMMARY, "encounterLocked": written}, "ccd": HTML})
+    assert item.summary.encounterLocked is locked

@@ -497,3 +497,10 @@ def test_encounters_latest_first_keep_the_latest_under_a_limit() -> None:
     assert [i["summary"]["encounterId"] for i in latest_first] == ids[::-1]
     capped = make_api(encounter_order="desc", encounter_limit=2).encounters(patient.id)
     assert [i["summary"]["encounterId"] for i in capped] == ids[::-1][:2]
+
+
+def test_locked_said_as_the_notes_state() -> None:
+    api = make_api(locked_values="states")
+    patient = next(p for p in LIVE if len({e.locked for e in chart_encounters(p)}) == 2)
+    states = {row["summary"]["encounterLocked"] for row in api.encounters(patient.id)}
+    assert states == {"Locked", "Open"}
