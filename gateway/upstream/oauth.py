@@ -41,6 +41,11 @@ log = logging.getLogger("gateway.oauth")
 # unknown ("The refresh token is invalid.", its issue 993): the gateway's refresh request has
 # every parameter RFC 6749 §6 names, so what such a server finds invalid is the token.
 REFUSED_REFRESH = frozenset({"invalid_grant", "invalid_request"})
+# The statuses a token endpoint refuses with: RFC 6749 §5.2's 400, its 401 for a client that
+# does not authenticate, and 403, "The request is valid, but the server is refusing action" in
+# vendor-docs/nextech-api.txt, whose list of statuses has no 401 (and whose 400 is for a request
+# "missing information or ... malformed", which a well-formed one for a revoked token is not).
+REFUSAL_STATUSES = frozenset({400, 401, 403})
 FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
 
 
@@ -157,7 +162,7 @@ class OAuthSession:
         # `invalid_client` is the client's authentication failing (a client secret rotated or
         # mistyped), which reconnecting with the same secret does not mend.
         error = token_error(body)  # wherever the vendor's framework puts it (oauth_refusals)
-        if status in (400, 401) and error == "invalid_client":
+        if status in REFUSAL_STATUSES and error == "invalid_client":
             log.error(
                 "tenant %s: the vendor refused the gateway's client credentials (invalid_client); check the "
                 "tenant's client_id and client_secret, then reconnect with `fhir-gateway connect %s` if refused again",
@@ -168,7 +173,7 @@ class OAuthSession:
                 "The vendor refused the gateway's client credentials; the operator must check the tenant's "
                 "client_id and client_secret"
             )
-        if status in (400, 401) and error in REFUSED_REFRESH:
+        if status in REFUSAL_STATUSES and error in REFUSED_REFRESH:
             log.error(
                 "tenant %s: the vendor refused the refresh token (%s); reconnect with `fhir-gateway connect %s`",
                 self.tenant,
@@ -244,7 +249,7 @@ def form_poster(client: UpstreamClient, path: str) -> FormPost:
 
 def _client_refused(status: int, body: Any) -> bool:
     """A token answer refusing the client's authentication (RFC 6749 section 5.2)."""
-    return status in (400, 401) and token_error(body) == "invalid_client"
+    return status in REFUSAL_STATUSES and token_error(body) == "invalid_client"
 
 
 def token_client(app: OAuthApp, timeouts: Timeouts | None = None) -> tuple[UpstreamClient, FormPost]:

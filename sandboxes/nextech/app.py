@@ -252,6 +252,10 @@ behaviour above):
   ``200`` (default, RFC 6749 section 5.1) or ``201`` (what a NestJS ``@Post()`` handler
   answers unless it is told ``@HttpCode(200)``; the docs give no status for the token request,
   their "Response Codes" only "200 OK - Successful request" for the API).
+- ``oauth_refused_grant_status``: the status of a grant refused as ``invalid_grant`` (a code or
+  refresh token revoked, expired or unknown): ``400`` (default, RFC 6749 section 5.2) or
+  ``403``, the docs' "The request is valid, but the server is refusing action" (their list of
+  statuses has no 401, and its 400 is for a request "missing information or ... malformed").
 - ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
   or an offset is dropped as if absent, as Flask's ``request.args.get("end",
@@ -425,6 +429,7 @@ def create_app(
     oauth_state: Literal["echoed", "dropped"] = "echoed",
     oauth_errors: TokenErrorSpelling = "azure",
     oauth_token_status: Literal[200, 201] = 200,
+    oauth_refused_grant_status: Literal[400, 403] = 400,
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     section_param: Literal["honoured", "ignored"] = "honoured",
@@ -472,6 +477,7 @@ def create_app(
         state=oauth_state,
         errors=oauth_errors,
         token_status=oauth_token_status,
+        refused_grant_status=oauth_refused_grant_status,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None

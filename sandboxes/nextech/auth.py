@@ -116,6 +116,7 @@ class AuthorizationServer:
         state: Literal["echoed", "dropped"] = "echoed",
         errors: TokenErrorSpelling = "azure",
         token_status: Literal[200, 201] = 200,
+        refused_grant_status: Literal[400, 403] = 400,
     ) -> None:
         self.grants = grants
         self.paths = paths  # (authorize, token)
@@ -138,6 +139,11 @@ class AuthorizationServer:
         # The status of a token answer: RFC 6749 section 5.1's 200, or 201, what a NestJS `@Post()`
         # handler answers unless it says `@HttpCode(200)` (the docs give no status for it).
         self.token_status = token_status
+        # The status of a grant refused (`invalid_grant`: a code or refresh token revoked, expired,
+        # unknown): RFC 6749 section 5.2's 400, or 403, the docs' "The request is valid, but the
+        # server is refusing action" (their statuses have no 401, and list 400 as "missing
+        # information or ... malformed", which a well-formed request for a revoked token is not).
+        self.refused_grant_status = refused_grant_status
 
     def routes(self) -> list[Route]:
         return [
@@ -232,6 +238,8 @@ class AuthorizationServer:
                 record = self.grants.rotate(presented, client)
                 issued = self.grants.issue(client, record.family, form.get("resource") or record.resource, presented)
         except OAuthError as error:
+            if error.error == "invalid_grant":
+                error.status = self.refused_grant_status
             return token_error_response(error, self.clock(), self.errors, grant_type)
         request.app.state.issued_refresh_tokens = self.grants.issued_refresh
         return Response(orjson.dumps(issued), self.token_status, TOKEN_HEADERS, JSON_CONTENT_TYPE)

@@ -26,10 +26,18 @@ BASE = f"/fhir/{TENANT}"
 ACCESS_TTL = 3600.0
 
 
-def _refused_refresh_outcome(spelling: str) -> dict[str, object]:
-    """The OperationOutcome a search meets once the vendor refuses the gateway's refresh token."""
+def _refused_refresh_outcome(spelling: str, status: int = 400) -> dict[str, object]:
+    """The OperationOutcome a search meets once the vendor refuses the gateway's refresh token
+    (as `spelling` words it; a refused grant answered `status` where the spelling keeps it)."""
     clock = OffsetClock()
-    create = partial(create_sandbox, build_clinic(), oauth_errors=spelling, clock=clock, access_ttl=ACCESS_TTL)
+    create = partial(
+        create_sandbox,
+        build_clinic(),
+        oauth_errors=spelling,
+        oauth_refused_grant_status=status,
+        clock=clock,
+        access_ttl=ACCESS_TTL,
+    )
     with gateway_over("nextech", create, tenant=TENANT) as running:
         running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})  # connected and working
         running.sandbox.app.state.revoke_refresh_tokens()
@@ -89,3 +97,13 @@ def test_a_token_endpoint_answering_201_created_is_connected_and_renews() -> Non
         clock.offset = 2 * ACCESS_TTL  # the access token expired at the vendor: the gateway renews
         assert running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"}).get("entry")
         assert calls.get("refresh_token", 0) == renewed + 1
+
+
+def test_a_refresh_token_refused_with_the_docs_403_says_to_reconnect() -> None:
+    """A refresh token refused `invalid_grant` with a 403, the docs' "The request is valid, but the
+    server is refusing action" (their statuses have no 401; their 400 is for a malformed request).
+    Before, the gateway read `invalid_grant` only with a 400 or 401: a 502 `transient` ("The
+    vendor's token endpoint failed (HTTP 403)"), asked again every few seconds, no reconnect log."""
+    issue = _refused_refresh_outcome("azure", 403)["issue"][0]  # type: ignore[index]
+    assert issue["code"] == "security", issue
+    assert "reconnect" in issue["diagnostics"], issue

@@ -248,3 +248,11 @@ def test_a_token_answer_may_be_201_created() -> None:
     assert first.status_code == 201 and first.json()["access_token"]
     again = api.refresh(first.json()["refresh_token"])
     assert again.status_code == 201 and again.json()["refresh_token"]
+
+
+def test_a_refused_grant_may_be_a_403() -> None:
+    """`oauth_refused_grant_status=403`: the docs' "refusing action" for a revoked refresh token."""
+    api = make_api(oauth_refused_grant_status=403)
+    first = api.connect()["refresh_token"]
+    api.app.state.revoke_refresh_tokens()
+    assert_oauth_error(api.refresh(first), 403, "invalid_grant", 50173)
