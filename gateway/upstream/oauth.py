@@ -10,7 +10,8 @@
   rotating servers honour for a short grace period after its first use.
 - The client's secret goes in the token request's form, or in HTTP Basic for a server that
   refuses it there (`form_poster`).
-- A refused refresh (`invalid_grant`: revoked, expired) is a 502 `security` for clients and
+- A refused refresh (`invalid_grant`: revoked, expired; or `invalid_request`, as older
+  league/oauth2-server refuses a refresh token) is a 502 `security` for clients and
   an operator log line saying to reconnect; tokens are never logged.
 """
 
@@ -28,10 +29,23 @@ from gateway.contract.oauth import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream.grants import FileGrants, GrantStore
 from gateway.upstream.http import Timeouts, UpstreamClient
+from gateway.upstream.oauth_refusals import token_error
 from gateway.upstream.token_store import Grant, TokenStore
 from gateway.upstream.tokens import FAILURE_MEMORY, Clock, Failure, RememberFor, SharedTokens, TokenCache
 
 log = logging.getLogger("gateway.oauth")
+
+# A refresh refused as one of these is the grant refused, to be mended by reconnecting.
+# RFC 6749 §5.2's `invalid_grant`; and `invalid_request`, which league/oauth2-server before 9.0
+# (Laravel Passport up to 10) answers, with a 401, for a refresh token revoked, expired or
+# unknown ("The refresh token is invalid.", its issue 993): the gateway's refresh request has
+# every parameter RFC 6749 §6 names, so what such a server finds invalid is the token.
+REFUSED_REFRESH = frozenset({"invalid_grant", "invalid_request"})
+# The statuses a token endpoint refuses with: RFC 6749 §5.2's 400, its 401 for a client that
+# does not authenticate, and 403, "The request is valid, but the server is refusing action" in
+# vendor-docs/nextech-api.txt, whose list of statuses has no 401 (and whose 400 is for a request
+# "missing information or ... malformed", which a well-formed one for a revoked token is not).
+REFUSAL_STATUSES = frozenset({400, 401, 403})
 FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
 
 
@@ -53,9 +67,8 @@ async def exchange_code(
     if app.resource:
         form["resource"] = app.resource
     status, body = await post(form)
-    if status != 200 or not isinstance(body, dict) or "refresh_token" not in body:
-        error = body.get("error") if isinstance(body, dict) else None
-        raise UpstreamSecurity(f"The vendor refused the authorization code ({error or status})")
+    if not _succeeded(status) or not isinstance(body, dict) or "refresh_token" not in body:
+        raise UpstreamSecurity(f"The vendor refused the authorization code ({token_error(body) or status})")
     now = time.time()
     return Grant(str(body["refresh_token"]), now, connected_at=now), body
 
@@ -148,8 +161,8 @@ class OAuthSession:
         # RFC 6749 §5.2: a refresh token that is revoked, expired or not ours is `invalid_grant`;
         # `invalid_client` is the client's authentication failing (a client secret rotated or
         # mistyped), which reconnecting with the same secret does not mend.
-        error = body.get("error") if isinstance(body, dict) else None
-        if status in (400, 401) and error == "invalid_client":
+        error = token_error(body)  # wherever the vendor's framework puts it (oauth_refusals)
+        if status in REFUSAL_STATUSES and error == "invalid_client":
             log.error(
                 "tenant %s: the vendor refused the gateway's client credentials (invalid_client); check the "
                 "tenant's client_id and client_secret, then reconnect with `fhir-gateway connect %s` if refused again",
@@ -160,17 +173,17 @@ class OAuthSession:
                 "The vendor refused the gateway's client credentials; the operator must check the tenant's "
                 "client_id and client_secret"
             )
-        if status in (400, 401) and error == "invalid_grant":
+        if status in REFUSAL_STATUSES and error in REFUSED_REFRESH:
             log.error(
-                "tenant %s: the vendor refused the refresh token (invalid_grant); reconnect with "
-                "`fhir-gateway connect %s`",
+                "tenant %s: the vendor refused the refresh token (%s); reconnect with `fhir-gateway connect %s`",
                 self.tenant,
+                error,
                 self.tenant,
             )
             raise UpstreamSecurity(
                 "The vendor no longer accepts the gateway's authorization; the operator must reconnect"
             )
-        token = self._app.access_token_of(body) if status == 200 else None
+        token = self._app.access_token_of(body) if _succeeded(status) else None
         if token is None or not isinstance(body, dict):
             raise UpstreamError(f"The vendor's token endpoint failed (HTTP {status})")
         rotated = body.get("refresh_token")
@@ -179,6 +192,13 @@ class OAuthSession:
             await self._store.save(self.tenant, self._unsaved)  # before the access token is used
             self._unsaved = None
         return token, _renew_at(body, self._clock())
+
+
+def _succeeded(status: int) -> bool:
+    """Whether a token answer's status says it succeeded: RFC 6749 section 5.1's 200, or any
+    other 2xx, such as the 201 a NestJS `@Post()` handler answers unless told `@HttpCode(200)`
+    (the token endpoint a team builds on it; what the body carries decides the rest)."""
+    return 200 <= status < 300
 
 
 def _renew_at(body: Mapping[str, Any], now: float) -> float:
@@ -229,7 +249,7 @@ def form_poster(client: UpstreamClient, path: str) -> FormPost:
 
 def _client_refused(status: int, body: Any) -> bool:
     """A token answer refusing the client's authentication (RFC 6749 section 5.2)."""
-    return status in (400, 401) and isinstance(body, dict) and body.get("error") == "invalid_client"
+    return status in REFUSAL_STATUSES and token_error(body) == "invalid_client"
 
 
 def token_client(app: OAuthApp, timeouts: Timeouts | None = None) -> tuple[UpstreamClient, FormPost]:

@@ -25,7 +25,8 @@ a boolean example) and no envelope, so each model reads:
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
   `"true"`/`"True"`/`"1"`/`1`/`"Y"`/`"T"` (a one-letter flag column) and their opposites,
-  absent (not locked), or a date-time: when it was locked (null or no date: not locked);
+  the note's state as a word (`"Locked"`/`"Open"`), absent (not locked), or a date-time: when
+  it was locked (null or no date: not locked);
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
@@ -72,7 +73,9 @@ from mappings.fhirjson import midnight_day
 ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
 _TRUE = frozenset({"true", "1", "yes", "y", "t", "locked"})
-_FALSE = frozenset({"false", "0", "no", "n", "f", "unlocked", ""})
+# "open": the chart note's state said as a word (`Locked` / `Open`) in the string the docs type
+# `encounterLocked` as; before, every encounter whose note was open was unreadable.
+_FALSE = frozenset({"false", "0", "no", "n", "f", "unlocked", "open", ""})
 # Stand-ins for "no date" in columns that cannot be null: MySQL's zero date, .NET's DateTime.MinValue.
 _ZERO_DATE = re.compile(r"0000-00-00\b|00/00/0000\b")
 _NO_YEAR = 1
@@ -653,6 +656,30 @@ class VendorEncounter(_Read):
         return data
 
 
+# The keys `VendorSection` reads, as they compare ignoring case and underscores.
+_SECTION_KEYS = frozenset(
+    {"name", "sectionname", "section", "code", "key", "category", "value", "title", "displayname", "description"}
+)
+# What the key of a section's name ends with in a row that names it otherwise (`categoryName`,
+# `CategoryCode`, `section_label`), the likeliest first.
+_LABEL_KEY_ENDINGS = ("name", "code", "key", "title", "label", "text")
+
+
+def _label_of_row(row: dict[Any, Any]) -> str | None:
+    """The section name a row gives under a key `VendorSection` does not know: one ending as a
+    name's key does (`_LABEL_KEY_ENDINGS`, in that order), else the row's only text. None when
+    the row has a key it knows, or nothing that reads as a name."""
+    keys = {key: key.casefold().replace("_", "") for key in row if isinstance(key, str)}
+    if any(folded in _SECTION_KEYS for folded in keys.values()):
+        return None
+    texts = {key: value for key, value in row.items() if key in keys and isinstance(value, str) and value.strip()}
+    for ending in _LABEL_KEY_ENDINGS:
+        found = next((value for key, value in texts.items() if keys[key].endswith(ending)), None)
+        if found is not None:
+            return found
+    return next(iter(texts.values())) if len(texts) == 1 else None
+
+
 class VendorSection(_Read):
     """A CCD section as `/encounters/categories` lists it: its name or number, or an object naming it (the
     docs: "List all of the valid section names"). Of an object's names, the one most likely to
@@ -677,6 +704,12 @@ class VendorSection(_Read):
         # number as from the member's name. Before, such a list gave no section at all.
         if isinstance(data, int) and not isinstance(data, bool):
             return {"name": str(data)}
+        if isinstance(data, dict):
+            # A row naming the section under a key of its own: a `Category` entity's columns
+            # named after its table (`categoryName`), the route's own noun. Before, such rows
+            # gave no section at all, and no document offered one.
+            label = _label_of_row(data)
+            return {**data, "name": label} if label is not None else data
         return {"name": data} if isinstance(data, str) else data
 
     @property
@@ -738,8 +771,40 @@ def _is_record(body: dict[str, Any]) -> bool:
     return not _RECORD_KEYS.isdisjoint(_camel_keys(body))
 
 
+def _resource_attributes(item: Any) -> Any:
+    """A JSON:API resource object (`{"type": "patients", "id": "42", "attributes": {...}}`:
+    jsonapi.org's "Resource Objects", as a Rails team's jsonapi-serializer or Laravel JSON:API
+    writes each record) as the record it stands for: its attributes, with its `id` as the
+    record's own (`patientId`, a summary's `encounterId`) where they do not give that; any other
+    item as it is. Before, no such record was read: no `patientId`, no `summary` at its top."""
+    if not (
+        isinstance(item, dict)
+        and isinstance(item.get("attributes"), dict)
+        and isinstance(item.get("type"), str)
+        and "id" in item
+    ):
+        return item
+    record: dict[str, Any] = _camel_keys(item["attributes"])
+    kind, ident = item["type"].casefold(), item["id"]
+    summary = _camel_keys(record.get("summary"))
+    if "encounter" in kind and isinstance(summary, dict):
+        record = {**record, "summary": {"encounterId": ident, **summary}}
+    elif "encounter" in kind:
+        record = {"encounterId": ident, **record}
+    elif "patient" in kind:
+        record = {"patientId": ident, **record}
+    else:  # a CCD category: its name may be its id alone
+        record = {**record, "id": ident}
+    return record
+
+
 def items_of(body: Any, field: str = "(answer)") -> list[Any]:
-    """A list answer's items: a bare array, or the list inside an envelope."""
+    """A list answer's items: a bare array, or the list inside an envelope; JSON:API resource
+    objects as the records they stand for (`_resource_attributes`)."""
+    return [_resource_attributes(item) for item in _listed_items(body, field)]
+
+
+def _listed_items(body: Any, field: str) -> list[Any]:
     if isinstance(body, list):
         return body
     if isinstance(body, dict):
@@ -749,7 +814,7 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
                     return list(body[spelled])
         embedded = body.get("_embedded")
         if isinstance(embedded, dict):  # HAL (Spring HATEOAS): `{"_embedded": {"patientList": [...]}}`
-            return items_of(embedded, field)
+            return _listed_items(embedded, field)
         lists = [value for value in body.values() if isinstance(value, list)]
         if len(lists) == 1:
             return list(lists[0])

@@ -219,7 +219,7 @@ behaviour above):
   ``single_as_object``, ``encounter_dates``, ``locked_values``,
   ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
-  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
+  ``json_as_string``, ``abp_wrapper`` and ``jsonapi_resources``: how answers are written (``token_numbers_as_strings``:
   the token response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
@@ -243,6 +243,19 @@ behaviour above):
 - ``oauth_state``: ``"echoed"`` (default: the redirect carries the request's ``state``, as
   RFC 6749 section 4.1.2 requires) or ``"dropped"`` (it carries none: the docs' authorize
   table lists no ``state``, and a server written from it alone would not send one back).
+- ``oauth_errors``: how the token endpoint spells its refusals: as Azure AD (``"azure"``,
+  default, above) or as another team's framework does (``sandboxes.nextech.token_errors``:
+  ``"passport"``, a refused refresh token a 401 ``invalid_request``; ``"fastapi"``, the RFC body
+  under ``detail``; ``"nestjs"``, the code as ``message``). The docs show no OAuth
+  error; RFC 6749 section 5.2 says ``invalid_grant`` and 400.
+- ``oauth_token_status``: the status of a token answer (a code exchanged, a token refreshed):
+  ``200`` (default, RFC 6749 section 5.1) or ``201`` (what a NestJS ``@Post()`` handler
+  answers unless it is told ``@HttpCode(200)``; the docs give no status for the token request,
+  their "Response Codes" only "200 OK - Successful request" for the API).
+- ``oauth_refused_grant_status``: the status of a grant refused as ``invalid_grant`` (a code or
+  refresh token revoked, expired or unknown): ``400`` (default, RFC 6749 section 5.2) or
+  ``403``, the docs' "The request is valid, but the server is refusing action" (their list of
+  statuses has no 401, and its 400 is for a request "missing information or ... malformed").
 - ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
   or an offset is dropped as if absent, as Flask's ``request.args.get("end",
@@ -328,6 +341,7 @@ from sandboxes.nextech.readings import (
 from sandboxes.nextech.render import department_of, locked_value
 from sandboxes.nextech.routes import ACCESS_DENIED, PRACTICE_HEADER, NextechApi
 from sandboxes.nextech.store import Chart
+from sandboxes.nextech.token_errors import TokenErrorSpelling
 
 __all__ = [
     "ACCESS_DENIED",
@@ -400,6 +414,7 @@ def create_app(
     ccd_charset: CcdCharset = "utf-8",
     ccd_layout: CcdLayout = "divs",
     ccd_titles: CcdTitles = "names",
+    jsonapi_resources: bool = False,
     ccd_escaping: CcdEscaping = "none",
     single_as_object: bool = False,
     encounter_dates: Literal["instant", "day"] = "instant",
@@ -412,6 +427,9 @@ def create_app(
     oauth_client_auth: Literal["any", "basic"] = "any",
     oauth_pkce: Literal["ignored", "required"] = "ignored",
     oauth_state: Literal["echoed", "dropped"] = "echoed",
+    oauth_errors: TokenErrorSpelling = "azure",
+    oauth_token_status: Literal[200, 201] = 200,
+    oauth_refused_grant_status: Literal[400, 403] = 400,
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     section_param: Literal["honoured", "ignored"] = "honoured",
@@ -457,6 +475,9 @@ def create_app(
         client_auth=oauth_client_auth,
         pkce=oauth_pkce,
         state=oauth_state,
+        errors=oauth_errors,
+        token_status=oauth_token_status,
+        refused_grant_status=oauth_refused_grant_status,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
@@ -491,6 +512,7 @@ def create_app(
         ccd_charset,
         ccd_layout,
         ccd_titles,
+        jsonapi_resources,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

@@ -27,6 +27,7 @@ from sandboxes.nextech.errors import JSON_CONTENT_TYPE
 from sandboxes.nextech.grants import Grants
 from sandboxes.nextech.oauth_errors import TOKEN_HEADERS, OAuthError, oauth_error_response
 from sandboxes.nextech.redirects import is_loopback, is_valid_redirect, with_query
+from sandboxes.nextech.token_errors import TokenErrorSpelling, token_error_response
 
 __all__ = ["DEFAULT_RESOURCE", "AuthorizationServer"]
 
@@ -113,6 +114,9 @@ class AuthorizationServer:
         client_auth: Literal["any", "basic"] = "any",
         pkce: Literal["ignored", "required"] = "ignored",
         state: Literal["echoed", "dropped"] = "echoed",
+        errors: TokenErrorSpelling = "azure",
+        token_status: Literal[200, 201] = 200,
+        refused_grant_status: Literal[400, 403] = 400,
     ) -> None:
         self.grants = grants
         self.paths = paths  # (authorize, token)
@@ -130,6 +134,16 @@ class AuthorizationServer:
         # "dropped": the redirect carries no `state`, as a server built from the docs' authorize
         # table (which lists none) would send it; RFC 6749 section 4.1.2 says to echo it.
         self.state = state
+        # How the token endpoint spells its refusals (sandboxes.nextech.token_errors).
+        self.errors = errors
+        # The status of a token answer: RFC 6749 section 5.1's 200, or 201, what a NestJS `@Post()`
+        # handler answers unless it says `@HttpCode(200)` (the docs give no status for it).
+        self.token_status = token_status
+        # The status of a grant refused (`invalid_grant`: a code or refresh token revoked, expired,
+        # unknown): RFC 6749 section 5.2's 400, or 403, the docs' "The request is valid, but the
+        # server is refusing action" (their statuses have no 401, and list 400 as "missing
+        # information or ... malformed", which a well-formed request for a revoked token is not).
+        self.refused_grant_status = refused_grant_status
 
     def routes(self) -> list[Route]:
         return [
@@ -224,9 +238,11 @@ class AuthorizationServer:
                 record = self.grants.rotate(presented, client)
                 issued = self.grants.issue(client, record.family, form.get("resource") or record.resource, presented)
         except OAuthError as error:
-            return oauth_error_response(error, self.clock())
+            if error.error == "invalid_grant":
+                error.status = self.refused_grant_status
+            return token_error_response(error, self.clock(), self.errors, grant_type)
         request.app.state.issued_refresh_tokens = self.grants.issued_refresh
-        return Response(orjson.dumps(issued), 200, TOKEN_HEADERS, JSON_CONTENT_TYPE)
+        return Response(orjson.dumps(issued), self.token_status, TOKEN_HEADERS, JSON_CONTENT_TYPE)
 
     async def token_get(self, request: Request) -> Response:
         return oauth_error_response(OAuthError(400, "invalid_request", "post_only"), self.clock())

@@ -95,6 +95,12 @@ Answers (``Shapes``)
   ``$count=true`` is asked; or on a plain controller (``"odata_bare"``: ``EnableQuery`` on an
   action returning ``IQueryable<T>`` outside OData routing) the page alone as a bare array,
   its cut not said; a bad option OData's 400 ``{"error": {"code", "message"}}``.
+- ``jsonapi_resources``: every item of a list (a patient, an encounter, a CCD category) written
+  as a JSON:API resource object (``{"type": "patients", "id": "42", "attributes": {...}}``:
+  the record's id the object's ``id``, its other fields the ``attributes``), as a Rails team's
+  jsonapi-serializer, Laravel JSON:API or a NestJS JSON:API module serves it; with ``envelope=
+  "meta"`` the answer is JSON:API's whole (``{"data": [...], "meta": {"total": n}}``). The
+  docs' models are plain objects, which such a team reads as the attributes.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -199,7 +205,11 @@ Answers (``Shapes``)
   ``[Display(Name)]`` as a .NET team lists them for a picker, or a Java enum's
   ``@JsonValue`` label), while ``section`` binds the enum by its member's name
   (``VitalSigns``), as ASP.NET's model binding and Spring's ``StringToEnumConverterFactory``
-  do: a title with a space is refused like any name not a section's.
+  do: a title with a space is refused like any name not a section's; or as rows of a
+  ``Category`` entity, the route's own noun, its columns prefixed with the table's name
+  (``"rows"``: ``{"categoryId": 1, "categoryName": "VitalSigns"}``, as a database-first team's
+  EF Core scaffold (``CategoryId``, ``CategoryName``) serialized camelCase by ASP.NET Core, or
+  a Rails or Django model over such a table, writes them), ``section`` taking the name.
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -209,7 +219,10 @@ Answers (``Shapes``)
   ``"mixed"`` (booleans and both string spellings, ``locked_value``), ``"letters"`` (a
   one-letter flag column: ``"T"``/``"F"``) or ``"stamps"`` (when the note was locked, a
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
-  locked).
+  locked) or ``"states"`` (the chart note's state as a word, ``"Locked"`` or ``"Open"``: the
+  string the docs type the field as, filled with the note's status as an EHR's screens show
+  it; the docs' description, "Whether this encounter's data has been locked", says what it
+  tells, not how).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
 - ``single_as_object``: a bare list of one (a search finding one patient, a window holding
   one encounter, never the categories) answered as that one object, no array: what a list
@@ -370,14 +383,18 @@ UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
 EmptySections = Literal["text", "null", "omitted"]
 EncounterOrder = Literal["asc", "desc"]
-LockedValues = Literal["mixed", "letters", "stamps"]
+# "states": the note's state as a word, `Locked` or `Open` (a team filling the string column the
+# docs type `encounterLocked` with the chart note's status, as the EHR's own screens name it).
+LockedValues = Literal["mixed", "letters", "stamps", "states"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
 MAX_TAKE = 100  # with an offset envelope: the most `limit`/`take` gets (fastapi-pagination's `le=100`)
 ABP_MAX_RESULT_COUNT = 1000  # with envelope="abp": the most `maxResultCount` may ask (PagedResultRequestDto's)
 # "titles": the sections' display titles listed (an enum's [Display(Name)] for a picker) while
 # `section` binds the enum by its members' names, which the titles are not when they have spaces.
-Categories = Literal["names", "objects", "map", "named", "numbers", "titles"]
+# "rows": a `Category` entity's rows, its columns named after the table (`categoryId`,
+# `categoryName`), the route's own noun: a database-first team's scaffold.
+Categories = Literal["names", "objects", "map", "named", "numbers", "titles", "rows"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -472,6 +489,7 @@ class Shapes:
     ccd_charset: CcdCharset = "utf-8"
     ccd_layout: CcdLayout = "divs"
     ccd_titles: CcdTitles = "names"
+    jsonapi_resources: bool = False
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -496,7 +514,7 @@ class Shapes:
         _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
-        _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
+        _check("locked_values", self.locked_values, get_args(LockedValues))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
         _check("categories", self.categories, get_args(Categories))
 

@@ -149,6 +149,8 @@ def _locked(encounter: Encounter, shapes: Shapes) -> bool | str | int | list[int
     """``encounterLocked`` as ``locked_values`` says."""
     if shapes.locked_values == "letters":
         return "T" if encounter.locked else "F"
+    if shapes.locked_values == "states":
+        return "Locked" if encounter.locked else "Open"
     if shapes.locked_values == "stamps":
         return _instant(encounter.end or encounter.start, shapes) if encounter.locked else None
     return locked_value(encounter.id, encounter.locked)

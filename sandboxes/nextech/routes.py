@@ -21,6 +21,7 @@ from starlette.routing import Route
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, SECTION_TITLES
 from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, abp_wrapped, styled_error
 from sandboxes.nextech.grants import Grants
+from sandboxes.nextech.jsonapi import resource_object
 from sandboxes.nextech.readings import ABP_MAX_RESULT_COUNT, MAX_TAKE, Envelope
 from sandboxes.nextech.store import Chart
 from sandboxes.toolkit.aliases import Handler
@@ -419,6 +420,10 @@ class NextechApi:
         elif self.categories_shape == "numbers":  # a C# enum without JsonStringEnumConverter
             self.category_items = [orjson.dumps(n) for n in range(len(sections))]
             self.section_by_fold |= {str(n): section for n, section in enumerate(sections)}
+        elif self.categories_shape == "rows":  # a Category entity's rows, columns named after the table
+            self.category_items = [
+                orjson.dumps({"categoryId": n, "categoryName": s}) for n, s in enumerate(sections, 1)
+            ]
         elif self.categories_shape == "titles":  # each member's [Display(Name)]; `section` takes its name
             self.category_items = [orjson.dumps(title) for title in titles.values()]
         else:
@@ -570,7 +575,10 @@ class NextechApi:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
         ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
         Spring's the zero-based ``?page=`` (HAL naming the list `rel`), the offset ones the items
-        ``?offset=``/``?skip=`` starts, ABP's those ``?skipCount=`` starts."""
+        ``?offset=``/``?skip=`` starts, ABP's those ``?skipCount=`` starts; each item a JSON:API
+        resource object with ``jsonapi_resources``."""
+        if self.chart.shapes.jsonapi_resources:
+            items = [resource_object(item, rel, self.chart.shapes) for item in items]
         if self.envelope in ("offset", "skip_take", "bare_offset", "bare_skip_take"):
             return _offset_page(request, items, self.chart.shapes.page_size, self.envelope)
         if self.envelope == "abp":

@@ -158,6 +158,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_match": "prefix",
         "timestamps": "naive",
         "ccd_escaping": "json",  # the rendered page kept in its column as `json.dumps` wrote it
+        "oauth_errors": "fastapi",  # its token endpoint's refusals raised as `HTTPException(detail={...})`
     },
     # An Express team's: Prisma's `findMany({skip, take: 10})` sent as it is (a bare array, the
     # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`,
@@ -167,6 +168,8 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "envelope": "bare_skip_take",
         "page_size": 10,
         "search_match": "substring",
+        "oauth_errors": "nestjs",  # a NestJS (on Express) token endpoint: `new BadRequestException("invalid_grant")`
+        "oauth_token_status": 201,  # ... whose `@Post()` answers 201 Created, no `@HttpCode(200)`
     },
     # An ASP.NET Boilerplate team's: every list a `PagedResultDto` (`{"totalCount", "items"}`,
     # `?skipCount=`, 10 by default), DateTimes of `Clock.Kind` Unspecified (no zone), and every
@@ -531,6 +534,26 @@ def test_dates_as_libraries_write_them_by_default_and_epochs_are_read(timestamps
                 for e in found
             )
             assert locks == _locks(truth), truth.id
+
+
+def test_an_encounter_locked_said_as_the_notes_state_is_read() -> None:
+    """`encounterLocked` (typed "string") as the chart note's state, `Locked` or `Open`: before,
+    `Open` was no boolean the gateway knew, so every encounter whose note was still open was
+    unreadable: left out of the patient's encounters (a warning in the Bundle) and a 502 on read."""
+    clinic = build_clinic()
+    charted = [p for p in live_patients(clinic) if any(not locked for _, locked in _locks(p))][:4]
+    create = partial(create_sandbox, clinic, locked_values="states")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for truth in charted:
+            patient_id = f"{truth.id}.{truth.chart_number}"
+            found = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+            locks = Counter(
+                (datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")), e["status"] == "finished")
+                for e in found
+            )
+            assert locks == _locks(truth), truth.id
+            for encounter in found:
+                assert running.fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}")["status"] == encounter["status"]
 
 
 def test_an_encounter_dated_by_its_day_alone_is_that_day_not_midnight_utc() -> None:
@@ -924,6 +947,46 @@ def test_sections_listed_as_numbers_are_each_served() -> None:
             html = running.fhir.get(f"{BASE}/{content['attachment']['url']}").text
             served += [name for name in CCD_SECTIONS if f'data-section="{name}"' in html]
         assert sorted(served) == sorted(CCD_SECTIONS)
+
+
+def test_sections_listed_as_rows_of_a_category_table_are_each_served() -> None:
+    """`/encounters/categories` as a `Category` entity's rows, its columns named after the table
+    (`{"categoryId": 1, "categoryName": "VitalSigns"}`: a database-first team's scaffold of the
+    route's own noun). Before, no section was read from such rows (none of the keys the gateway
+    knew named it): an encounter's document offered the whole CCD only, never one section."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="rows")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        titles = [c["attachment"]["title"].removeprefix("CCD section: ") for c in document["content"][1:]]
+        assert titles == list(CCD_SECTIONS)
+        for name, content in zip(titles, document["content"][1:], strict=True):
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert re.findall(r'data-section="([^"]*)"', answer.text) == [name], name
+
+
+@pytest.mark.parametrize("key_case", ["camel", "snake"])
+def test_records_as_json_api_resource_objects_are_read(key_case: str) -> None:
+    """Every list's items as JSON:API resource objects (`{"type": "patients", "id": "42",
+    "attributes": {"chartNumber": ...}}`: a Rails team's jsonapi-serializer, Laravel JSON:API),
+    in JSON:API's `{"data": [...], "meta": {"total": n}}`. Before, no record was read from them
+    (no `patientId` at the top, no `summary`): a search was a 502 naming the missing field, and
+    no section was listed."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p) and p.birth_date)
+    patient_id = f"{patient.id}.{patient.chart_number}"
+    create = partial(create_sandbox, clinic, envelope="meta", jsonapi_resources=True, key_case=key_case)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        found = _matches(running.fhir.get_ok(f"{BASE}/Patient", params={"family": patient.last_name}))
+        assert patient_id in {p["id"] for p in found}
+        assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["birthDate"] == str(patient.birth_date)
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        assert len(encounters) == len(_charted(patient))
+        document = _nextech_documents(running.fhir, patient_id)[0]
+        titles = [c["attachment"]["title"].removeprefix("CCD section: ") for c in document["content"][1:]]
+        assert titles == list(CCD_SECTIONS)
 
 
 def test_a_request_limit_the_operator_configures_is_kept_to() -> None:

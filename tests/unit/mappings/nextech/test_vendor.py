@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mappings.nextech.vendor import UnreadablePayload, VendorEncounter, VendorPatient, items_of, member_names
+from mappings.nextech.vendor import (
+    UnreadablePayload,
+    VendorEncounter,
+    VendorPatient,
+    items_of,
+    member_names,
+    section_names,
+)
 
 HTML = "<!DOCTYPE html>\n<h1>Continuity of Care Document</h1><td>Renée</td>"
 SUMMARY = {"encounterId": 7, "encounterDate": "2017-12-14T15:08:59.934Z", "encounterLocked": True}
@@ -225,3 +232,47 @@ def test_instants_with_their_zone_as_a_word_are_read(written: str) -> None:
 )
 def test_a_sections_title_gives_the_names_an_enum_member_so_titled_may_have(title: str, names: tuple[str, ...]) -> None:
     assert member_names(title) == names
+
+
+@pytest.mark.parametrize(
+    ("rows", "names"),
+    [
+        # A `Category` entity's rows, its columns named after the table (camelCase, PascalCase, snake_case).
+        ([{"categoryId": 1, "categoryName": "VitalSigns"}], ["VitalSigns"]),
+        ([{"CategoryID": 1, "CategoryName": "VitalSigns"}], ["VitalSigns"]),
+        ([{"category_id": 1, "category_name": "Vital Signs", "category_code": "VitalSigns"}], ["Vital Signs"]),
+        ([{"id": 1, "sectionLabel": "Allergies"}], ["Allergies"]),
+        ([{"id": 1, "whatever": "Allergies"}], ["Allergies"]),  # the row's only text
+        ([{"id": 1, "a": "Allergies", "b": "Medications"}], []),  # two texts, neither named: none guessed
+        # Keys already read keep their meaning: the code, then the title.
+        ([{"code": "VitalSigns", "displayName": "Vital Signs", "categoryName": "x"}], ["VitalSigns"]),
+    ],
+)
+def test_sections_named_under_a_rows_own_key_are_listed(rows: list[dict[str, object]], names: list[str]) -> None:
+    assert list(section_names(rows)) == names
+
+
+def test_json_api_resource_objects_are_read_as_the_records_they_stand_for() -> None:
+    patient = {"type": "patients", "id": "42", "attributes": {"chart_number": "C42", "last_name": "Núñez"}}
+    encounter = {
+        "type": "encounters",
+        "id": "7",
+        "attributes": {"summary": {"encounterDate": "2017-12-14"}, "ccd": HTML},
+    }
+    category = {"type": "categories", "id": "VitalSigns", "attributes": {}}
+    body = {"data": [patient, encounter, category], "meta": {"total": 3}}
+    read_patient, read_encounter, read_category = items_of(body)
+    assert read_category == {"id": "VitalSigns"}
+    assert VendorPatient.model_validate(read_patient).patientId == "42"
+    assert VendorEncounter.model_validate(read_encounter).summary.encounterId == "7"
+    assert list(section_names([category])) == ["VitalSigns"]
+    own = {"type": "patients", "id": "x-1", "attributes": {"patientId": 42}}  # its own id wins
+    assert VendorPatient.model_validate(items_of([own])[0]).patientId == "42"
+    plain = {"type": "note", "id": 1}  # no attributes: no resource object, left as it is
+    assert items_of([plain]) == [plain]
+
+
+@pytest.mark.parametrize(("written", "locked"), [("Locked", True), ("Open", False), (" open ", False)])
+def test_an_encounter_locked_said_as_the_notes_state_is_read(written: str, locked: bool) -> None:
+    item = VendorEncounter.model_validate({"summary": {**SUMMARY, "encounterLocked": written}, "ccd": HTML})
+    assert item.summary.encounterLocked is locked

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+from unittest.mock import ANY
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -199,3 +201,58 @@ def test_a_refresh_not_rotated_keeps_the_token_presented(rotation: str, answered
         assert ("refresh_token" in r.json()) is answered
         assert r.json().get("refresh_token", first) == first and r.json()["access_token"]
     assert api.app.state.issued_refresh_tokens == 1
+
+
+def test_passport_refuses_a_revoked_refresh_token_as_a_401_invalid_request() -> None:
+    """`oauth_errors="passport"`: league/oauth2-server before 9.0's spelling of every refusal."""
+    api = make_api(oauth_errors="passport")
+    first = api.connect()["refresh_token"]
+    api.app.state.revoke_refresh_tokens()
+    r = api.refresh(first)
+    assert r.status_code == 401
+    assert r.json() == {
+        "error": "invalid_request",
+        "error_description": "The refresh token is invalid.",
+        "hint": "Token has been revoked",
+        "message": "The refresh token is invalid.",
+    }
+    form = {"grant_type": "authorization_code", "code": "nope", "redirect_uri": CALLBACK, "client_id": CLIENT}
+    r = api.request("POST", "/oauth2/token", data={**form, "client_secret": SECRET})
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_request")
+    r = api.request("POST", "/oauth2/token", data={**form, "client_secret": "wrong"})
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "refused"),
+    [
+        ("fastapi", {"detail": {"error": "invalid_grant", "error_description": ANY}}),
+        ("nestjs", {"statusCode": 400, "message": "invalid_grant", "error": "Bad Request"}),
+    ],
+)
+def test_a_web_framework_wraps_the_refusal_as_it_does(spelling: str, refused: dict[str, Any]) -> None:
+    """`oauth_errors="fastapi"` / `"nestjs"`: a team's own token endpoint raising its framework's exception."""
+    api = make_api(oauth_errors=spelling)
+    first = api.connect()["refresh_token"]
+    api.app.state.revoke_refresh_tokens()
+    r = api.refresh(first)
+    assert r.status_code == 400
+    assert r.json() == refused
+
+
+def test_a_token_answer_may_be_201_created() -> None:
+    """`oauth_token_status=201`: a NestJS `@Post()` handler's default status, for every token answer."""
+    api = make_api(oauth_token_status=201)
+    code = api.code()
+    first = api.exchange(code)
+    assert first.status_code == 201 and first.json()["access_token"]
+    again = api.refresh(first.json()["refresh_token"])
+    assert again.status_code == 201 and again.json()["refresh_token"]
+
+
+def test_a_refused_grant_may_be_a_403() -> None:
+    """`oauth_refused_grant_status=403`: the docs' "refusing action" for a revoked refresh token."""
+    api = make_api(oauth_refused_grant_status=403)
+    first = api.connect()["refresh_token"]
+    api.app.state.revoke_refresh_tokens()
+    assert_oauth_error(api.refresh(first), 403, "invalid_grant", 50173)

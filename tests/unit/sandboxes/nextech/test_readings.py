@@ -334,6 +334,24 @@ def test_categories_as_objects_or_a_map() -> None:
     assert list(mapped) == list(CCD_SECTIONS) and mapped["PlanOfCare"] == "Plan of Care"
 
 
+def test_categories_as_rows_of_a_category_table() -> None:
+    rows = make_api(categories="rows").ok("/api/encounters/categories")
+    assert rows[0] == {"categoryId": 1, "categoryName": CCD_SECTIONS[0]}
+    assert [row["categoryName"] for row in rows] == list(CCD_SECTIONS)
+
+
+def test_json_api_resource_objects() -> None:
+    api = make_api(jsonapi_resources=True)  # bare arrays here; the e2e test takes JSON:API's envelope
+    patient = next(p for p in LIVE if chart_encounters(p))
+    [row] = [r for r in api.search(patient.chart_number) if r["id"] == str(patient.id)]
+    assert row["type"] == "patients" and row["attributes"]["chartNumber"] == patient.chart_number
+    assert "patientId" not in row["attributes"]
+    [first, *_] = api.encounters(patient.id)
+    assert first["type"] == "encounters" and first["id"] == str(first["attributes"]["summary"]["encounterId"])
+    categories = api.ok("/api/encounters/categories")
+    assert categories[0] == {"type": "categories", "id": CCD_SECTIONS[0], "attributes": {"name": CCD_SECTIONS[0]}}
+
+
 def test_categories_as_titles_while_section_takes_the_names() -> None:
     api = make_api(categories="titles")
     assert api.ok("/api/encounters/categories") == [SECTION_TITLES[name] for name in CCD_SECTIONS]
@@ -479,3 +497,10 @@ def test_encounters_latest_first_keep_the_latest_under_a_limit() -> None:
     assert [i["summary"]["encounterId"] for i in latest_first] == ids[::-1]
     capped = make_api(encounter_order="desc", encounter_limit=2).encounters(patient.id)
     assert [i["summary"]["encounterId"] for i in capped] == ids[::-1][:2]
+
+
+def test_locked_said_as_the_notes_state() -> None:
+    api = make_api(locked_values="states")
+    patient = next(p for p in LIVE if len({e.locked for e in chart_encounters(p)}) == 2)
+    states = {row["summary"]["encounterLocked"] for row in api.encounters(patient.id)}
+    assert states == {"Locked", "Open"}
