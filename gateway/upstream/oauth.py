@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -67,10 +68,15 @@ async def exchange_code(
     if app.resource:
         form["resource"] = app.resource
     status, body = await post(form)
-    if not _succeeded(status) or not isinstance(body, dict) or "refresh_token" not in body:
+    if not _succeeded(status) or not isinstance(body, dict):
         raise UpstreamSecurity(f"The vendor refused the authorization code ({token_error(body) or status})")
+    refresh_token = body.get("refresh_token")
+    if not isinstance(refresh_token, str) or not refresh_token:
+        # RFC 6749 section 5.1 makes it optional; without one (absent, null, not a string) the
+        # gateway could not renew an hour from now: stored as text ("None"), it failed only then.
+        raise UpstreamSecurity("The vendor's answer to the authorization code carried no refresh token")
     now = time.time()
-    return Grant(str(body["refresh_token"]), now, connected_at=now), body
+    return Grant(refresh_token, now, connected_at=now), body
 
 
 def grant_store(store: TokenStore | GrantStore) -> GrantStore:
@@ -187,8 +193,8 @@ class OAuthSession:
         if token is None or not isinstance(body, dict):
             raise UpstreamError(f"The vendor's token endpoint failed (HTTP {status})")
         rotated = body.get("refresh_token")
-        if rotated and rotated != grant.refresh_token:
-            self._unsaved = grant.rotated(str(rotated), time.time())  # kept even if the store fails, so it is not lost
+        if isinstance(rotated, str) and rotated and rotated != grant.refresh_token:
+            self._unsaved = grant.rotated(rotated, time.time())  # kept even if the store fails, so it is not lost
             await self._store.save(self.tenant, self._unsaved)  # before the access token is used
             self._unsaved = None
         return token, _renew_at(body, self._clock())
@@ -203,8 +209,16 @@ def _succeeded(status: int) -> bool:
 
 def _renew_at(body: Mapping[str, Any], now: float) -> float:
     """Shortly before the access token expires (`expires_in`, RFC 6749 §5.1; Nextech's default
-    lifetime is an hour, vendor-docs/nextech-api.txt): 10% of its life early, at most a minute."""
-    lifetime = float(body.get("expires_in") or 3600)
+    lifetime is an hour, vendor-docs/nextech-api.txt): 10% of its life early, at most a minute.
+    A lifetime that is no positive number of seconds (absent, 0, "1h", an object) is that hour:
+    a 401 renews sooner if it was shorter."""
+    given = body.get("expires_in")
+    try:
+        lifetime = float(given) if isinstance(given, int | float | str) and not isinstance(given, bool) else 0.0
+    except ValueError:
+        lifetime = 0.0
+    if not math.isfinite(lifetime) or lifetime <= 0:
+        lifetime = 3600.0
     return now + lifetime - min(60.0, lifetime * 0.1)
 
 

@@ -16,7 +16,7 @@ from gateway.contract import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream import token_store
 from gateway.upstream.http import UpstreamResponse
-from gateway.upstream.oauth import OAuthSession, UntilReconnected
+from gateway.upstream.oauth import OAuthSession, UntilReconnected, exchange_code
 from gateway.upstream.token_store import Grant, TokenStore
 from gateway.upstream.tokens import (
     FORBIDDEN_TRUSTED_FOR,
@@ -517,3 +517,54 @@ def test_a_caller_giving_up_does_not_cut_a_renewal_short() -> None:
 
     assert asyncio.run(scenario()) == "token-1"
     assert calls == 1 and cache.renewals == 1
+
+
+@pytest.mark.parametrize("expires_in", [None, 0, -5, "1h", {"seconds": 60}, [], True, "nan", "inf"])
+def test_a_token_lifetime_that_is_no_positive_number_is_the_docs_hour(tmp_path: Path, expires_in: Any) -> None:
+    # Before, "1h" or an object raised out of the renewal (a 500), and "inf" kept a token forever.
+    store = TokenStore(tmp_path)
+    store.save("t1", Grant("refresh-0", 1.0))
+    clock = SetClock(1_700_000_000.0)
+    forms: list[dict[str, str]] = []
+
+    async def post(form: Any) -> tuple[int, Any]:
+        forms.append(dict(form))
+        return 200, {"access_token": f"access-{len(forms)}", "expires_in": expires_in}
+
+    session = OAuthSession(
+        "t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post, clock=clock
+    )
+
+    async def scenario() -> list[str]:
+        first = await session.access_token()
+        clock.now += 3600 - 61.0
+        same = await session.access_token()
+        clock.now += 2.0
+        return [first, same, await session.access_token()]
+
+    assert asyncio.run(scenario()) == ["access-1", "access-1", "access-2"]
+
+
+@pytest.mark.parametrize("refresh_token", [None, "", 12345, {"token": "r"}])
+def test_a_rotated_refresh_token_that_is_no_text_keeps_the_grant(tmp_path: Path, refresh_token: Any) -> None:
+    store = TokenStore(tmp_path)
+    store.save("t1", Grant("refresh-0", 1.0))
+
+    async def post(form: Any) -> tuple[int, Any]:
+        return 200, {"access_token": "access-1", "refresh_token": refresh_token, "expires_in": 3600}
+
+    session = OAuthSession("t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post)
+    assert asyncio.run(session.access_token()) == "access-1"
+    loaded = store.load("t1")
+    assert loaded is not None and loaded.refresh_token == "refresh-0"
+
+
+@pytest.mark.parametrize("answer", [{"access_token": "a"}, {"access_token": "a", "refresh_token": None}])
+def test_a_code_exchange_answered_without_a_refresh_token_does_not_connect(answer: dict[str, Any]) -> None:
+    # Before, a null one was stored as the text "None": connected, until the first renewal failed.
+    async def post(form: Any) -> tuple[int, Any]:
+        return 200, answer
+
+    app = OAuthApp("https://a/authorize", "https://a/token", "id", "secret")
+    with pytest.raises(UpstreamSecurity, match="no refresh token"):
+        asyncio.run(exchange_code(app, post, "code", "https://gw/callback", "verifier"))
