@@ -188,6 +188,23 @@ def test_oauth_policy_retries_a_transient_failure_after_its_seconds(tmp_path: Pa
     assert asyncio.run(cache.token()) == "token-2"
 
 
+APP = OAuthApp("https://a/authorize", "https://a/token", "id", "secret")
+
+
+def _tokens_over_an_hour(session: OAuthSession, clock: SetClock[float]) -> list[str]:
+    """The tokens `session` gives at first, a minute and a second before an hour's token ends, and
+    a second past that minute."""
+
+    async def scenario() -> list[str]:
+        first = await session.access_token()
+        clock.now += 3600 - 61.0
+        same = await session.access_token()
+        clock.now += 2.0
+        return [first, same, await session.access_token()]
+
+    return asyncio.run(scenario())
+
+
 def test_oauth_session_renews_on_its_clock(tmp_path: Path) -> None:
     store = TokenStore(tmp_path)
     store.save("t1", Grant("refresh-0", 1.0))
@@ -199,18 +216,9 @@ def test_oauth_session_renews_on_its_clock(tmp_path: Path) -> None:
         n = len(forms)
         return 200, {"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "expires_in": 3600}
 
-    session = OAuthSession(
-        "t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post, clock=clock
-    )
-
-    async def scenario() -> list[str]:
-        first = await session.access_token()
-        clock.now += 3600 - 61.0  # renewed a minute before `expires_in` runs out
-        same = await session.access_token()
-        clock.now += 2.0
-        return [first, same, await session.access_token()]
-
-    assert asyncio.run(scenario()) == ["access-1", "access-1", "access-2"]
+    session = OAuthSession("t1", APP, store, post, clock=clock)
+    # renewed a minute before `expires_in` runs out
+    assert _tokens_over_an_hour(session, clock) == ["access-1", "access-1", "access-2"]
     assert session.refreshes == 2
     assert [f["refresh_token"] for f in forms] == ["refresh-0", "refresh-1"]  # each rotation was stored
     loaded = store.load("t1")
@@ -228,7 +236,7 @@ def test_a_reconnect_wins_over_a_rotated_grant_the_store_could_not_take(tmp_path
         n = len(forms)
         return 200, {"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "expires_in": 3600}
 
-    session = OAuthSession("t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post)
+    session = OAuthSession("t1", APP, store, post)
 
     async def scenario() -> None:
         with pytest.MonkeyPatch.context() as patch:  # the disk refuses the rotated grant
@@ -531,18 +539,8 @@ def test_a_token_lifetime_that_is_no_positive_number_is_the_docs_hour(tmp_path: 
         forms.append(dict(form))
         return 200, {"access_token": f"access-{len(forms)}", "expires_in": expires_in}
 
-    session = OAuthSession(
-        "t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post, clock=clock
-    )
-
-    async def scenario() -> list[str]:
-        first = await session.access_token()
-        clock.now += 3600 - 61.0
-        same = await session.access_token()
-        clock.now += 2.0
-        return [first, same, await session.access_token()]
-
-    assert asyncio.run(scenario()) == ["access-1", "access-1", "access-2"]
+    session = OAuthSession("t1", APP, store, post, clock=clock)
+    assert _tokens_over_an_hour(session, clock) == ["access-1", "access-1", "access-2"]
 
 
 @pytest.mark.parametrize("refresh_token", [None, "", 12345, {"token": "r"}])
@@ -553,7 +551,7 @@ def test_a_rotated_refresh_token_that_is_no_text_keeps_the_grant(tmp_path: Path,
     async def post(form: Any) -> tuple[int, Any]:
         return 200, {"access_token": "access-1", "refresh_token": refresh_token, "expires_in": 3600}
 
-    session = OAuthSession("t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post)
+    session = OAuthSession("t1", APP, store, post)
     assert asyncio.run(session.access_token()) == "access-1"
     loaded = store.load("t1")
     assert loaded is not None and loaded.refresh_token == "refresh-0"
@@ -565,6 +563,6 @@ def test_a_code_exchange_answered_without_a_refresh_token_does_not_connect(answe
     async def post(form: Any) -> tuple[int, Any]:
         return 200, answer
 
-    app = OAuthApp("https://a/authorize", "https://a/token", "id", "secret")
+    app = APP
     with pytest.raises(UpstreamSecurity, match="no refresh token"):
         asyncio.run(exchange_code(app, post, "code", "https://gw/callback", "verifier"))
