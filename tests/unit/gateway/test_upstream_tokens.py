@@ -191,6 +191,24 @@ def test_oauth_policy_retries_a_transient_failure_after_its_seconds(tmp_path: Pa
 APP = OAuthApp("https://a/authorize", "https://a/token", "id", "secret")
 
 
+Answer = Callable[[int], dict[str, Any]]  # the token endpoint's body for its n-th renewal
+
+
+def _session(tmp_path: Path, answer: Answer) -> tuple[OAuthSession, TokenStore, SetClock[float], list[dict[str, str]]]:
+    """A session on a stored grant `refresh-0`, whose token endpoint answers 200 with
+    `answer(n)`; with its store, its clock and the forms the endpoint received."""
+    store = TokenStore(tmp_path)
+    store.save("t1", Grant("refresh-0", 1.0))
+    clock = SetClock(1_700_000_000.0)
+    forms: list[dict[str, str]] = []
+
+    async def post(form: Any) -> tuple[int, Any]:
+        forms.append(dict(form))
+        return 200, answer(len(forms))
+
+    return OAuthSession("t1", APP, store, post, clock=clock), store, clock, forms
+
+
 def _tokens_over_an_hour(session: OAuthSession, clock: SetClock[float]) -> list[str]:
     """The tokens `session` gives at first, a minute and a second before an hour's token ends, and
     a second past that minute."""
@@ -206,17 +224,9 @@ def _tokens_over_an_hour(session: OAuthSession, clock: SetClock[float]) -> list[
 
 
 def test_oauth_session_renews_on_its_clock(tmp_path: Path) -> None:
-    store = TokenStore(tmp_path)
-    store.save("t1", Grant("refresh-0", 1.0))
-    clock = SetClock(1_700_000_000.0)
-    forms: list[dict[str, str]] = []
-
-    async def post(form: Any) -> tuple[int, Any]:
-        forms.append(dict(form))
-        n = len(forms)
-        return 200, {"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "expires_in": 3600}
-
-    session = OAuthSession("t1", APP, store, post, clock=clock)
+    session, store, clock, forms = _session(
+        tmp_path, lambda n: {"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "expires_in": 3600}
+    )
     # renewed a minute before `expires_in` runs out
     assert _tokens_over_an_hour(session, clock) == ["access-1", "access-1", "access-2"]
     assert session.refreshes == 2
@@ -530,28 +540,15 @@ def test_a_caller_giving_up_does_not_cut_a_renewal_short() -> None:
 @pytest.mark.parametrize("expires_in", [None, 0, -5, "1h", {"seconds": 60}, [], True, "nan", "inf"])
 def test_a_token_lifetime_that_is_no_positive_number_is_the_docs_hour(tmp_path: Path, expires_in: Any) -> None:
     # Before, "1h" or an object raised out of the renewal (a 500), and "inf" kept a token forever.
-    store = TokenStore(tmp_path)
-    store.save("t1", Grant("refresh-0", 1.0))
-    clock = SetClock(1_700_000_000.0)
-    forms: list[dict[str, str]] = []
-
-    async def post(form: Any) -> tuple[int, Any]:
-        forms.append(dict(form))
-        return 200, {"access_token": f"access-{len(forms)}", "expires_in": expires_in}
-
-    session = OAuthSession("t1", APP, store, post, clock=clock)
+    session, _, clock, _ = _session(tmp_path, lambda n: {"access_token": f"access-{n}", "expires_in": expires_in})
     assert _tokens_over_an_hour(session, clock) == ["access-1", "access-1", "access-2"]
 
 
 @pytest.mark.parametrize("refresh_token", [None, "", 12345, {"token": "r"}])
 def test_a_rotated_refresh_token_that_is_no_text_keeps_the_grant(tmp_path: Path, refresh_token: Any) -> None:
-    store = TokenStore(tmp_path)
-    store.save("t1", Grant("refresh-0", 1.0))
-
-    async def post(form: Any) -> tuple[int, Any]:
-        return 200, {"access_token": "access-1", "refresh_token": refresh_token, "expires_in": 3600}
-
-    session = OAuthSession("t1", APP, store, post)
+    session, store, _, _ = _session(
+        tmp_path, lambda n: {"access_token": f"access-{n}", "refresh_token": refresh_token, "expires_in": 3600}
+    )
     assert asyncio.run(session.access_token()) == "access-1"
     loaded = store.load("t1")
     assert loaded is not None and loaded.refresh_token == "refresh-0"
