@@ -26,7 +26,7 @@ def unexpected_only(read: M | Iterable[M]) -> list[M]:
 
 def _holds(value: Any) -> bool:
     if isinstance(value, BaseModel):
-        return bool(value.model_extra) or any(_holds(getattr(value, name)) for name in _nesting_fields(type(value)))
+        return bool(value.model_extra) or any(_holds(getattr(value, name)) for name in nesting_fields(type(value)))
     if isinstance(value, list | tuple):
         return any(_holds(item) for item in value)
     if isinstance(value, dict):
@@ -35,7 +35,7 @@ def _holds(value: Any) -> bool:
 
 
 @cache
-def _nesting_fields(model: type[BaseModel]) -> tuple[str, ...]:
+def nesting_fields(model: type[BaseModel]) -> tuple[str, ...]:
     """The fields of `model` whose declared type has a model in it."""
     return tuple(name for name, field in model.model_fields.items() if _has_model(field.annotation))
 

@@ -152,6 +152,7 @@ from mappings.dentalpms.vendor import (
     VendorPageList,
     VendorPatient,
     VendorVitals,
+    canonical,
     is_deleted,
     owner_of,
 )
@@ -347,7 +348,7 @@ class DentalPmsAdapter:
             except Gone:
                 raise _archived(kind, patient_id, record_id) from None
             who = kind.label(patient_id, record_id, 0)
-            record = self._reader.one(kind.shape, kind.model, raw, who).model_dump()
+            record = canonical(self._reader.one(kind.shape, kind.model, raw, who))
             # "Retrieve a single vital signs recording by UUID": a service may find it by that
             # uuid alone, whoever's it is; another patient's reading is not this patient's.
             if owner_of(record) not in (None, patient_id):

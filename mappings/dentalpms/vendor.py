@@ -72,6 +72,7 @@ from gateway.contract import VendorModel
 from gateway.contract.lenient import Text
 from mappings.fhirjson import midnight_day
 from mappings.ids import CANONICAL_UUID
+from mappings.plain import plain
 
 # The `deleted_at` of a patient archived by its status alone whose answer has no `updated_at`
 # either: a deletion without a known time (only its truth is ever read).
@@ -603,8 +604,8 @@ def owner_of(record: dict[str, Any]) -> str | None:
 
 
 def canonical(model: VendorModel) -> dict[str, Any]:
-    """The record as the mappers read it: declared fields in their canonical form."""
-    return model.model_dump()
+    """The record as the mappers read it: declared fields in their canonical form (mappings.plain)."""
+    return plain(model)
 
 
 def problem_of(exc: ValidationError, prefix: str = "") -> str:

@@ -277,6 +277,7 @@ from mappings.nexhealth.shapes import (
     read_one,
     single,
 )
+from mappings.plain import plain
 
 log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
@@ -456,7 +457,7 @@ class NexHealthAdapter:
     def _one_patient(self, data: Any, patient_id: str) -> dict[str, Any]:
         """The patient of a single-patient answer; 502 naming the field when it cannot be read."""
         try:
-            patient = read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift).model_dump()
+            patient = plain(read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift))
         except (UnreadableShape, UnreadableRecord) as exc:
             raise UpstreamUnusable(f"Patient/{patient_id} could not be read: {exc}") from None
         self._see_genders([patient])
@@ -472,7 +473,7 @@ class NexHealthAdapter:
         found, problems = read_many(VendorPatient, raw, "patient", self._drift)
         if raw:
             self._scope_known = True
-        patients = [p.model_dump() for p in found]
+        patients = [plain(p) for p in found]
         self._see_genders(patients)
         return patients, tuple(u.describe("Patient") for u in problems), len(raw)
 
@@ -536,7 +537,7 @@ class NexHealthAdapter:
         except UnreadableShape as exc:
             raise UpstreamUnusable(f"NexHealth's appointment list could not be read: {exc}") from None
         found, problems = read_many(VendorAppointment, raw, "appointment", self._drift)
-        return [a.model_dump() for a in found], problems
+        return [plain(a) for a in found], problems
 
     def _total(self, envelope: Envelope, held: int) -> int | None:
         """`count` as the total of the query, when it can be one. The getting-started example
