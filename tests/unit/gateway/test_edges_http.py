@@ -484,6 +484,20 @@ def test_the_smart_demo_answers_no_other_host_on_its_unguarded_metrics() -> None
     assert _host_check_status(server, "/metrics", b"127.0.0.1:8099") == 200
 
 
+@pytest.mark.parametrize(
+    "path", [f"{BASE}/Patient/?family=smith", f"{BASE}/Patient/p1/", "/readyz/", "/metrics/", "/healthz/"]
+)
+def test_a_trailing_slash_is_a_404_outcome_never_a_redirect_to_the_clients_host(path: str) -> None:
+    # Starlette's redirect_slashes answered with a 307 to `http://evil.example/...` (Location
+    # built from the client's Host although public_base_url was set), and no OperationOutcome.
+    with _hosts_gateway(public_base_url="https://fhir.example.org") as client:
+        headers = {"Host": "evil.example", "X-Forwarded-Proto": "https"}
+        refused = client.get(path, headers=headers, follow_redirects=False)
+        body = outcome(refused, 404)
+        assert "location" not in refused.headers and "evil" not in json.dumps(body)
+        assert body["issue"][0]["code"] == "not-found"
+
+
 @pytest.mark.parametrize("entry", ["https://fhir.example.org", "fhir.example.org/fhir", "*", "a b"])
 def test_allowed_hosts_entries_are_names(entry: str) -> None:
     with pytest.raises(ValueError, match="allowed_hosts"):
