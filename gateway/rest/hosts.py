@@ -21,6 +21,10 @@ alone (no `allowed_hosts`) answers any Host: links do not depend on it, `auth = 
 required there (gateway.auth.gate.check_exposure) and a bearer token is nothing a browser adds
 by itself, and the names a load balancer's health checks use are not known in advance.
 
+A request target in absolute form (`GET http://name/fhir/...`) names the server itself: its
+authority stands in for Host before this check (gateway.slow_clients; RFC 9112 section 3.2.2),
+so the names allowed are checked, and links built, against it.
+
 Whatever the settings, a request with more than one Host, or an HTTP/1.1 request with none, is
 a 400 (RFC 9112 section 3.2: MUST). An HTTP/1.0 request without Host (the RFC asks Host of
 HTTP/1.1 only; old monitoring probes and hand-written health checks send none) is served when

@@ -778,6 +778,28 @@ def test_a_target_in_absolute_form_is_served_for_its_own_authority_not_host() ->
         running.stop()
 
 
+def test_a_target_in_absolute_form_naming_another_server_is_refused_with_public_base_url_too() -> None:
+    # RFC 9112 section 3.2.2: the target's authority, not Host, names the server asked. With
+    # public_base_url set (the attacker's `serve` config) the Host check was skipped, and
+    # `GET http://evil.example/fhir/...` with `Host: 127.0.0.1` was answered 200.
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    settings = check_hosts(_settings(public_base_url="http://localhost:8097"), "127.0.0.1")
+    app = create_app(settings, [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    try:
+        for target in (f"http://evil.example{BASE}/Patient/p1", f"http://localhost@evil.example:8097{BASE}/Patient/p1"):
+            raw = exchange(running.port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            assert raw.startswith(b"HTTP/1.1 400 "), (target, raw[:300])
+            assert "evil" not in json.dumps(answer(raw)[2])
+        served = f"GET http://localhost:8097{BASE}/Patient?_count=1 HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+        raw = exchange(running.port, served.encode())
+        assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+        assert all(url.startswith(f"http://localhost:8097{BASE}/") for url in _links_of(raw)), _links_of(raw)
+    finally:
+        running.stop()
+
+
 # -- Date ------------------------------------------------------------------------------------------
 
 
