@@ -188,7 +188,7 @@ def create_app(
             Route("/auth/token", gate.server.token, methods=["POST"]),
             Route("/auth/jwks", gate.server.jwks, methods=["GET"]),
         ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -218,3 +218,10 @@ def create_app(
             Exception: unexpected_error_handler,
         },
     )
+    # No trailing-slash redirect: Starlette's would answer `/fhir/t/Patient/` with a 307 whose
+    # Location is built from the client's Host (even with public_base_url set) and is no
+    # OperationOutcome. R4 http.html's URLs ([base]/[type], [base]/[type]/[id]) end in no "/":
+    # such a path is a 404 like any other this server does not serve, not a second name for a
+    # resource (`Patient/` would be a search or a read of an empty id), and nothing is done.
+    app.router.redirect_slashes = False
+    return app

@@ -5,8 +5,25 @@ Without `server.public_base_url`, the links the gateway sends (`Location`, pagin
 (RFC 9110 section 7.2), which the client chooses: `Host: evil.example` would have the gateway
 hand out links to another server. `server.allowed_hosts` lists the names clients may use
 (`name` for any port, `name:port` for one); a request naming any other is a 400. Listening on
-loopback without either setting, the loopback names are allowed (`localhost`, `127.0.0.1`,
-`[::1]`); anywhere else `serve` refuses to start without one of them (`check_hosts`).
+loopback without `server.allowed_hosts`, the loopback names are allowed (`localhost`,
+`127.0.0.1`, `[::1]`), and `public_base_url`'s host name when it is set (what a reverse proxy
+on the same machine passes on); anywhere else `serve` refuses to start without one of the two
+settings (`check_hosts`).
+
+On loopback the check holds even when `public_base_url` fixes the links: it is also what keeps
+a web page from reaching the gateway by DNS rebinding. The page's own name (`attacker.example`)
+is made to resolve to 127.0.0.1, and the browser then sends the page's requests, `Host:
+attacker.example` and all, to the gateway as same-origin ones whose answers the page reads; with
+`auth = "none"` (accepted on loopback only) or a loopback `/metrics` without a token, nothing
+else stops it. A browser always names the page's host (RFC 9110 section 7.2; Fetch standard),
+which is never one of the names allowed, so the page gets a 400. Off loopback, `public_base_url`
+alone (no `allowed_hosts`) answers any Host: links do not depend on it, `auth = "smart"` is
+required there (gateway.auth.gate.check_exposure) and a bearer token is nothing a browser adds
+by itself, and the names a load balancer's health checks use are not known in advance.
+
+A request target in absolute form (`GET http://name/fhir/...`) names the server itself: its
+authority stands in for Host before this check (gateway.slow_clients; RFC 9112 section 3.2.2),
+so the names allowed are checked, and links built, against it.
 
 Whatever the settings, a request with more than one Host, or an HTTP/1.1 request with none, is
 a 400 (RFC 9112 section 3.2: MUST). An HTTP/1.0 request without Host (the RFC asks Host of
@@ -20,6 +37,7 @@ against DNS rebinding in nothing: that attack needs a browser, and a browser alw
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,18 +49,26 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def check_hosts(settings: Settings, host: str) -> Settings:
-    """The settings to serve with on `host`: loopback names allowed by default on loopback;
-    elsewhere a ConfigError unless the links have a base that no client chooses."""
+    """The settings to serve with on `host`: on loopback, unless `server.allowed_hosts` is set,
+    the loopback names and `public_base_url`'s host allowed; elsewhere a ConfigError unless the
+    links have a base that no client chooses."""
     server = settings.server
-    if server.allowed_hosts is not None or server.public_base_url is not None:
+    if server.allowed_hosts is not None:
         return settings
-    if not is_loopback(host):
+    if is_loopback(host):
+        names = list(LOOPBACK_HOSTS)
+        if server.public_base_url is not None:
+            # Its name, any port: a proxy passes the public Host on with or without the port.
+            public = split_host(urlsplit(server.public_base_url).netloc)[0]
+            names += [public] if public not in names else []
+        return settings.model_copy(update={"server": server.model_copy(update={"allowed_hosts": names})})
+    if server.public_base_url is None:
         raise ConfigError(
             f"the gateway would listen on {host} and build its links from each request's Host header, "
             "which the client chooses. Set server.public_base_url (the URL clients use) or "
             'server.allowed_hosts (e.g. ["fhir.example.org"]), or listen on 127.0.0.1.'
         )
-    return settings.model_copy(update={"server": server.model_copy(update={"allowed_hosts": list(LOOPBACK_HOSTS)})})
+    return settings
 
 
 def split_host(value: str) -> tuple[str, str | None]:
@@ -85,7 +111,7 @@ class HostCheck:
             if self.fixed_base or (reached is not None and is_loopback(str(reached[0]))):
                 return None  # RFC 9112 section 3.2 asks Host of HTTP/1.1 only (see above)
             return "The request has no Host header, which this server needs to build its links"
-        if self.allowed is None:  # no names to check: server.allowed_hosts is unset
+        if self.allowed is None:  # no names to check: off loopback with public_base_url (check_hosts)
             return None
         name, port = split_host(hosts[0].decode("latin-1"))
         if port is not None and not (port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):

@@ -28,6 +28,7 @@ from gateway.rest.incoming import MAX_BODY_BYTES
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import AuditSettings, ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
 from gateway.slow_clients import MAX_HEAD_BYTES, MAX_TARGET_BYTES, SERVER_METHODS, header_protocol
+from gateway.smart_demo import smart_demo
 from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, fake_gateway, ok, outcome
 
 
@@ -409,6 +410,94 @@ def test_on_loopback_only_loopback_names_are_answered() -> None:
             ok(client.get(f"{BASE}/Patient/p1", headers={"Host": host}))
 
 
+def test_on_loopback_public_base_url_leaves_no_way_in_by_dns_rebinding() -> None:
+    # A page at attacker.example, its name made to resolve to 127.0.0.1, sends its requests to
+    # the gateway as same-origin ones. With public_base_url set the Host check was skipped: an
+    # `auth = "none"` gateway on loopback answered the page's search 200, create 201, delete 204.
+    settings = check_hosts(_settings(public_base_url="http://localhost:8099"), "127.0.0.1")
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    patient = {"resourceType": "Patient", "name": [{"family": "Doe"}]}
+    with fake_gateway(backend, settings) as client:
+        page = {"Host": "attacker.example:8099", "Origin": "http://attacker.example:8099"}
+        outcome(client.get(f"{BASE}/Patient", params={"_count": 1}, headers=page), 400)
+        outcome(client.post(f"{BASE}/Patient", json=patient, headers=page), 400)
+        outcome(client.delete(f"{BASE}/Patient/p1", headers=page), 400)
+        assert list(backend.patients) == ["p1"]
+        for host in ("localhost:8099", "127.0.0.1:8099", "[::1]:8099"):
+            ok(client.get(f"{BASE}/Patient/p1", headers={"Host": host}))
+
+
+def test_on_loopback_behind_a_proxy_the_public_host_is_answered_and_links_use_the_public_base() -> None:
+    # A reverse proxy on the same machine passes the public Host on (nginx `proxy_set_header
+    # Host $host`) or its own upstream one (`127.0.0.1:8080`): both are answered.
+    settings = check_hosts(_settings(public_base_url="https://FHIR.example.org/gw"), "127.0.0.1")
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    with fake_gateway(backend, settings) as client:
+        for host in ("fhir.example.org", "fhir.example.org:443", "127.0.0.1:8080"):
+            bundle = ok(client.get(f"{BASE}/Patient", params={"family": "doe"}, headers={"Host": host}))
+            assert all(link["url"].startswith(f"https://FHIR.example.org/gw{BASE}/") for link in bundle["link"])
+        outcome(client.get(f"{BASE}/Patient/p1", headers={"Host": "attacker.example"}), 400)
+    # Set, server.allowed_hosts is the whole list: the operator's names, not the loopback ones.
+    named = check_hosts(_settings(public_base_url="https://fhir.example.org", allowed_hosts=["gw.internal"]), "::1")
+    assert named.server.allowed_hosts == ["gw.internal"]
+
+
+def _host_check_status(server: ServerSettings, path: str, host: bytes) -> int:
+    """The status HostCheck gives a GET of `path` naming `host`, reached on 127.0.0.1."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("served")(scope, receive, send)
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", host)],
+        "server": ("127.0.0.1", 8099),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "root_path": "",
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(HostCheck(app, server)(scope, receive, send))
+    return int(sent[0]["status"])
+
+
+def test_the_smart_demo_answers_no_other_host_on_its_unguarded_metrics() -> None:
+    # `serve --smart-demo` sets public_base_url: the Host check was skipped, and a rebinding page
+    # read /metrics, which takes no token on loopback.
+    with smart_demo(_settings(), "127.0.0.1", 8099) as demo:
+        server = check_hosts(demo.settings, "127.0.0.1").server
+    assert _host_check_status(server, "/metrics", b"attacker.example:8099") == 400
+    assert _host_check_status(server, "/metrics", b"127.0.0.1:8099") == 200
+
+
+@pytest.mark.parametrize(
+    "path", [f"{BASE}/Patient/?family=smith", f"{BASE}/Patient/p1/", "/readyz/", "/metrics/", "/healthz/"]
+)
+def test_a_trailing_slash_is_a_404_outcome_never_a_redirect_to_the_clients_host(path: str) -> None:
+    # Starlette's redirect_slashes answered with a 307 to `http://evil.example/...` (Location
+    # built from the client's Host although public_base_url was set), and no OperationOutcome.
+    with _hosts_gateway(public_base_url="https://fhir.example.org") as client:
+        headers = {"Host": "evil.example", "X-Forwarded-Proto": "https"}
+        refused = client.get(path, headers=headers, follow_redirects=False)
+        body = outcome(refused, 404)
+        assert "location" not in refused.headers and "evil" not in json.dumps(body)
+        assert body["issue"][0]["code"] == "not-found"
+
+
 @pytest.mark.parametrize("entry", ["https://fhir.example.org", "fhir.example.org/fhir", "*", "a b"])
 def test_allowed_hosts_entries_are_names(entry: str) -> None:
     with pytest.raises(ValueError, match="allowed_hosts"):
@@ -685,6 +774,28 @@ def test_a_target_in_absolute_form_is_served_for_its_own_authority_not_host() ->
         assert answer(exchange(running.port, twice.encode()))[0] == 400
         http10 = f"GET http://127.0.0.1:{running.port}{BASE}/Patient/p1 HTTP/1.0\r\n\r\n"
         assert exchange(running.port, http10.encode()).startswith(b"HTTP/1.1 200 ")
+    finally:
+        running.stop()
+
+
+def test_a_target_in_absolute_form_naming_another_server_is_refused_with_public_base_url_too() -> None:
+    # RFC 9112 section 3.2.2: the target's authority, not Host, names the server asked. With
+    # public_base_url set (the attacker's `serve` config) the Host check was skipped, and
+    # `GET http://evil.example/fhir/...` with `Host: 127.0.0.1` was answered 200.
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    settings = check_hosts(_settings(public_base_url="http://localhost:8097"), "127.0.0.1")
+    app = create_app(settings, [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    try:
+        for target in (f"http://evil.example{BASE}/Patient/p1", f"http://localhost@evil.example:8097{BASE}/Patient/p1"):
+            raw = exchange(running.port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            assert raw.startswith(b"HTTP/1.1 400 "), (target, raw[:300])
+            assert "evil" not in json.dumps(answer(raw)[2])
+        served = f"GET http://localhost:8097{BASE}/Patient?_count=1 HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+        raw = exchange(running.port, served.encode())
+        assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+        assert all(url.startswith(f"http://localhost:8097{BASE}/") for url in _links_of(raw)), _links_of(raw)
     finally:
         running.stop()
 

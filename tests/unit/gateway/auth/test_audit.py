@@ -105,6 +105,24 @@ def test_a_request_refused_for_its_host_leaves_a_line(issuer: Issuer, trail: Pat
     assert [(e["subtype"][0]["code"], e["outcomeDesc"]) for e in lines(trail)] == [("read", "400"), ("read", "200")]
 
 
+def test_a_create_on_a_path_with_a_trailing_slash_makes_nothing_and_its_line_says_so(
+    client: TestClient, issuer: Issuer, trail: Path
+) -> None:
+    # It was a 307 (Starlette's trailing-slash redirect) recorded as a create that succeeded
+    # (outcome 0), though nothing was made: now a 404 that is one, and recorded as one.
+    writer = {**JSON, **issuer.headers(TENANT, "user/Patient.crs", sub="dr-who")}
+    refused = client.post(f"{BASE}/Patient/", json={"resourceType": "Patient"}, headers=writer, follow_redirects=False)
+    outcome(refused, 404)
+    assert "location" not in refused.headers
+    everyone = ok(client.get(f"{BASE}/Patient?_summary=count", headers=issuer.headers(TENANT, "user/*.rs")))
+    assert everyone["total"] == 1  # p1 alone
+    (line, _) = lines(trail)
+    assert (line["subtype"][0]["code"], line["outcome"], line["outcomeDesc"]) == ("create", "4", "404")
+    assert line["entity"] == [
+        {"what": {"type": "Patient"}, "type": {"system": "http://hl7.org/fhir/resource-types", "code": "Patient"}}
+    ]
+
+
 def test_audit_lines_carry_ids_never_phi_or_query_values(client: TestClient, issuer: Issuer, trail: Path) -> None:
     reader = issuer.headers(TENANT, "user/*.rs")
     ok(client.get(f"{BASE}/Patient?family=Zebulon-Quartz&birthdate=1961-07-04&identifier=MRN-777", headers=reader))
