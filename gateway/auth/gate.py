@@ -100,6 +100,7 @@ class Gate:
                 audience,
                 self._http,
                 cache_seconds=conf.introspection_cache_seconds,
+                audience_optional=conf.introspection_aud_optional,
             )
             no_keys = StaticKeys({"keys": []})  # its tokens are not verified here: the issuer is asked
             return _Issuer(Trust(conf.issuer, audience, no_keys), conf.patient_claim, introspector=introspector)

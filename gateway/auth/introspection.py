@@ -2,7 +2,11 @@
 
 The gateway posts the token to the issuer's introspection endpoint, authenticating itself
 with HTTP Basic (its client id and secret at that issuer), and accepts the token only when the
-answer says `active: true`, for this tenant's audience when the answer names one, unexpired.
+answer says `active: true`, names this tenant's audience (`aud`), and is unexpired. RFC 7662
+section 2.2 makes `aud` optional, but an answer without it does not say which resource server
+the token is for: every tenant trusting that issuer would take it (RFC 6750 section 5.2, token
+redirect), so it is refused unless the tenant's `introspection_aud_optional` says that this
+tenant alone asks the issuer.
 Positive answers are kept for a short while (at most `cache_seconds`, never past the token's
 `exp`), keyed by a hash of the token, so that a busy client does not cost a round trip per
 request; a token revoked at the issuer stops working within that time. Negative answers are
@@ -36,11 +40,13 @@ class Introspector:
         http: httpx.AsyncClient,
         *,
         cache_seconds: float = 30.0,
+        audience_optional: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.endpoint = endpoint
         self._auth = httpx.BasicAuth(client_id, client_secret)
         self._audience = audience
+        self._audience_optional = audience_optional
         self._http = http
         self._clock = clock
         self._cache_seconds = cache_seconds
@@ -88,8 +94,10 @@ class Introspector:
         if exp is not None and exp <= self._clock():
             raise InvalidToken("the access token has expired")
         audience = answer.get("aud")
-        audiences = audience if isinstance(audience, list) else [audience] if audience else []
-        if audiences and self._audience not in audiences:
-            raise InvalidToken("the access token is not for this server (aud)")
+        absent = audience is None  # an empty string or list names no audience: not absent, refused
+        if not (absent and self._audience_optional):
+            audiences = audience if isinstance(audience, list) else [audience]
+            if self._audience not in audiences:
+                raise InvalidToken("the access token is not for this server (aud)")
         check_text(answer)
         return answer

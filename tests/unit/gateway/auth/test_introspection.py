@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -49,24 +50,32 @@ def issuer() -> Iterator[tuple[str, IssuerState]]:
     running.stop()
 
 
-@pytest.fixture
-def client(issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("TEST_INTROSPECTION_SECRET", "s3cret")
-    auth = TenantAuthSettings(
+def introspected(endpoint: str, **options: Any) -> TenantAuthSettings:
+    return TenantAuthSettings(
         issuer="https://login.example.org",
-        introspection_endpoint=issuer[0],
+        introspection_endpoint=endpoint,
         introspection_client_id="gateway",
         introspection_client_secret="env:TEST_INTROSPECTION_SECRET",
         token_endpoint="https://login.example.org/token",
+        **options,
     )
+
+
+def gateway_over(tenants: dict[str, TenantAuthSettings]) -> AbstractContextManager[TestClient]:
     settings = Settings(
         server=ServerSettings(auth="smart", public_base_url="https://fhir.example.org"),
         paging=PagingSettings(),
-        tenants={TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL, auth=auth)},
+        tenants={name: TenantSettings(vendor=FAKE, base_url=FAKE_URL, auth=auth) for name, auth in tenants.items()},
     )
     backend = FakeBackend()
     backend.add_patient("p1")
-    with fake_gateway(backend, settings) as client:
+    return fake_gateway(backend, settings)
+
+
+@pytest.fixture
+def client(issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("TEST_INTROSPECTION_SECRET", "s3cret")
+    with gateway_over({TENANT: introspected(issuer[0])}) as client:
         yield client
 
 
@@ -92,6 +101,10 @@ def test_an_active_opaque_token_is_accepted_and_cached(client: TestClient, issue
         {"active": "true", "scope": "user/*.rs"},
         {"active": True, "scope": "user/*.rs", "client_id": "app-\ud800"},  # not text: no client to record
         {"active": True, "scope": "user/*.rs", "exp": "9999999999"},  # RFC 7662 section 2.2: a number
+        # No `aud`: RFC 7662 section 2.2 makes it optional, but without it nothing says the token
+        # is for this tenant and not another that trusts the same issuer (RFC 6750 section 5.2).
+        {"active": True, "scope": "user/*.rs", "client_id": "app-9", "exp": time.time() + 600},
+        {"active": True, "scope": "user/*.rs", "aud": []},
     ],
 )
 def test_inactive_expired_or_foreign_tokens_are_401(
@@ -121,4 +134,50 @@ def test_the_introspection_secret_must_be_a_reference() -> None:
             introspection_client_id="c",
             introspection_client_secret="literal",
             token_endpoint="https://i/token",
+        )
+
+
+def test_a_token_without_aud_opens_no_tenant_of_a_shared_issuer(
+    issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The attack: two tenants ask one issuer; its answer names no audience, so a token a client
+    # got for one tenant read the other.
+    monkeypatch.setenv("TEST_INTROSPECTION_SECRET", "s3cret")
+    issuer[1].tokens["opaque-A-1"] = {"active": True, "scope": "user/*.rs", "client_id": "appA", "sub": "alice"}
+    issuer[1].tokens["opaque-B-1"] = active("user/*.rs", aud="https://fhir.example.org/fhir/other")
+    with gateway_over({TENANT: introspected(issuer[0]), "other": introspected(issuer[0])}) as client:
+        for tenant in (TENANT, "other"):
+            response = client.get(f"/fhir/{tenant}/Patient/p1", headers={"Authorization": "Bearer opaque-A-1"})
+            outcome(response, 401)
+            assert "(aud)" in response.json()["issue"][0]["diagnostics"]
+        outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-B-1"}), 401)
+        ok(client.get("/fhir/other/Patient/p1", headers={"Authorization": "Bearer opaque-B-1"}))
+
+
+def test_a_tenant_alone_with_its_issuer_may_accept_answers_without_aud(
+    issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_INTROSPECTION_SECRET", "s3cret")
+    issuer[1].tokens["opaque-5"] = {"active": True, "scope": "user/*.rs", "client_id": "app-9"}
+    issuer[1].tokens["opaque-6"] = active("user/*.rs", aud="https://fhir.example.org/fhir/other")
+    with gateway_over({TENANT: introspected(issuer[0], introspection_aud_optional=True)}) as client:
+        assert ok(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-5"}))["id"] == "p1"
+        # An answer that names another audience is still refused.
+        outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-6"}), 401)
+
+
+@pytest.mark.parametrize("shared", ["introspection_endpoint", "issuer"])
+def test_accepting_answers_without_aud_is_refused_when_another_tenant_shares_the_issuer(shared: str) -> None:
+    lone = introspected("https://login.example.org/introspect", introspection_aud_optional=True)
+    if shared == "issuer":
+        other = introspected("https://login.example.org/introspect-2")
+    else:
+        other = introspected("https://login.example.org/introspect").model_copy(update={"issuer": "https://b"})
+    with pytest.raises(ValueError, match="introspection_aud_optional"):
+        Settings(
+            server=ServerSettings(auth="smart", public_base_url="https://fhir.example.org"),
+            tenants={
+                "a": TenantSettings(vendor=FAKE, base_url=FAKE_URL, auth=lone),
+                "b": TenantSettings(vendor=FAKE, base_url=FAKE_URL, auth=other),
+            },
         )
