@@ -9,8 +9,15 @@ redirect), so it is refused unless the tenant's `introspection_aud_optional` say
 tenant alone asks the issuer.
 Positive answers are kept for a short while (at most `cache_seconds`, never past the token's
 `exp`), keyed by a hash of the token, so that a busy client does not cost a round trip per
-request; a token revoked at the issuer stops working within that time. Negative answers are
-not kept.
+request; a token revoked at the issuer stops working within that time.
+
+Refusals (inactive, expired, for another audience) are kept too, by the same hash, for
+`REFUSALS_KEPT_SECONDS` (or `cache_seconds`, if shorter), at most `REFUSALS_KEPT` of them, apart
+from the positive answers so a flood of junk cannot push those out: a client (or attacker)
+repeating a refused token does not cost the issuer a call per request. Briefly, because a token
+issued a moment ago may be unknown yet to the issuer replica asked (it turns good within those
+seconds); a few seconds already make repetition cheap. A new bearer string each time still costs
+one call each: only a rate limit in front of the gateway bounds that.
 """
 
 from __future__ import annotations
@@ -21,9 +28,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from cachetools import TLRUCache
+from cachetools import TLRUCache, TTLCache
 
 from gateway.auth.tokens import InvalidToken, check_text, not_numeric_date
+
+REFUSALS_KEPT = 10_000
+REFUSALS_KEPT_SECONDS = 5.0
 
 
 class IntrospectionUnavailable(Exception):
@@ -41,6 +51,7 @@ class Introspector:
         *,
         cache_seconds: float = 30.0,
         audience_optional: bool = False,
+        refusals_kept: int = REFUSALS_KEPT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.endpoint = endpoint
@@ -57,6 +68,11 @@ class Introspector:
             return min(until, exp) if isinstance(exp, (int, float)) else until  # exp: checked a number
 
         self._cache: TLRUCache[str, dict[str, Any]] = TLRUCache(maxsize=10_000, ttu=expiry, timer=clock)
+        # token hash → why it was refused (a message safe to show, never the token)
+        refusals_for = min(REFUSALS_KEPT_SECONDS, cache_seconds)
+        self._refused: TTLCache[str, str] | None = (
+            TTLCache(maxsize=refusals_kept, ttl=refusals_for, timer=clock) if refusals_for > 0 else None
+        )
         self.calls = 0
 
     async def claims(self, token: str) -> dict[str, Any]:
@@ -64,6 +80,21 @@ class Introspector:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        refused = self._refused.get(key) if self._refused is not None else None
+        if refused is not None:
+            raise InvalidToken(refused)
+        answer = await self._ask(token)
+        try:
+            claims = self._accepted(answer)
+        except InvalidToken as exc:
+            if self._refused is not None:
+                self._refused[key] = str(exc)
+            raise
+        self._cache[key] = claims
+        return claims
+
+    async def _ask(self, token: str) -> Any:
+        """The issuer's answer about `token` (RFC 7662 section 2.1), or IntrospectionUnavailable."""
         self.calls += 1
         try:
             response = await self._http.post(
@@ -77,12 +108,9 @@ class Introspector:
         if response.status_code != 200:
             raise IntrospectionUnavailable(f"{self.endpoint}: HTTP {response.status_code}")
         try:
-            answer = response.json()
+            return response.json()
         except ValueError:
             raise IntrospectionUnavailable(f"{self.endpoint}: not JSON") from None
-        claims = self._accepted(answer)
-        self._cache[key] = claims
-        return claims
 
     def _accepted(self, answer: Any) -> dict[str, Any]:
         if not isinstance(answer, dict) or answer.get("active") is not True:

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.auth.introspection import REFUSALS_KEPT_SECONDS, Introspector
+from gateway.auth.tokens import InvalidToken
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import PagingSettings, ServerSettings, Settings, TenantAuthSettings, TenantSettings
 from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, TestClient, fake_gateway, ok, outcome
 
 AUDIENCE = f"https://fhir.example.org/fhir/{TENANT}"
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
 
 
 class IssuerState:
@@ -181,3 +190,53 @@ def test_accepting_answers_without_aud_is_refused_when_another_tenant_shares_the
                 "b": TenantSettings(vendor=FAKE, base_url=FAKE_URL, auth=other),
             },
         )
+
+
+def test_a_refused_token_is_remembered_briefly_so_repeating_it_does_not_ask_again(
+    client: TestClient, issuer: tuple[str, IssuerState]
+) -> None:
+    # The attack: the same junk token twice cost two calls to the issuer.
+    state = issuer[1]
+    for _ in range(3):
+        outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer junk-1"}), 401)
+    assert state.calls == 1
+    state.tokens["opaque-7"] = {"active": True, "scope": "user/*.rs"}  # no aud: refused, remembered too
+    for _ in range(2):
+        outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-7"}), 401)
+    assert state.calls == 2
+    outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer junk-2"}), 401)
+    assert state.calls == 3  # another token is asked about
+
+
+def test_a_refusal_is_kept_a_few_seconds_only_and_by_hash_in_a_bounded_cache() -> None:
+    calls: list[str] = []
+    now = [1000.0]
+    kept = 8
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        token = dict(parse_qsl(request.content.decode()))["token"]
+        calls.append(token)
+        return httpx.Response(200, json={"active": token == "good", "scope": "user/*.rs", "aud": AUDIENCE})
+
+    async def scenario() -> Introspector:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            introspector = Introspector(
+                "https://i/introspect", "c", "s", AUDIENCE, http, refusals_kept=kept, clock=lambda: now[0]
+            )
+            for _ in range(2):
+                with pytest.raises(InvalidToken, match="not active"):
+                    await introspector.claims("junk-secret")
+            assert len(calls) == 1
+            now[0] += REFUSALS_KEPT_SECONDS + 0.1
+            with pytest.raises(InvalidToken):
+                await introspector.claims("junk-secret")  # asked again: it may have become good
+            assert len(calls) == 2
+            for n in range(kept + 5):
+                with pytest.raises(InvalidToken):
+                    await introspector.claims(f"junk-{n}")
+            return introspector
+
+    introspector = run_async(scenario())
+    refusals = introspector._refused
+    assert len(refusals) == kept
+    assert not any("junk" in key for key in refusals)  # kept by hash, never the token itself
