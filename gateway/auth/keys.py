@@ -8,6 +8,10 @@ Why at least `min_ttl`, even under `no-cache`, `no-store` or `max-age=0`: RFC 91
 request, whoever sends it, so obeying it would let any bearer string, a forged one included,
 make the gateway call the issuer. Kept a short while, a key the issuer withdraws is trusted at
 most `min_ttl` seconds longer; a new key is fetched as soon as a token names it (rotation).
+Likewise, after a fetch fails, requests are refused (KeysUnavailable, a 502) without asking the
+issuer again for `retry_after_failure` seconds: an issuer that is down or slow is asked once in
+that time, not once per request (each waiting out the timeout). Keys held past their time are
+not used meanwhile: the gateway fails closed.
 
 RFC 7517 (JWK Set); key rotation as OpenID Connect Core 1.0 §10.1.1 describes it: a signer
 publishes its new key, then signs with it, so an unknown `kid` means "fetch the set again".
@@ -98,12 +102,14 @@ class JwksUrl:
         max_ttl: float = 86_400.0,
         min_ttl: float = 30.0,
         min_refetch: float = 30.0,
+        retry_after_failure: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self._client = client
         self._default_ttl, self._max_ttl, self._min_ttl = default_ttl, max_ttl, min_ttl
-        self._min_refetch = min_refetch
+        self._min_refetch, self._retry_after_failure = min_refetch, retry_after_failure
+        self._failed: tuple[float, str] | None = None  # when the last fetch failed, and why
         self._clock = clock
         self._keys: dict[str | None, PyJWK] = {}
         self._fetched_at: float | None = None
@@ -126,27 +132,37 @@ class JwksUrl:
         async with self._lock:
             if self._fetched_at is not None and self._fetched_at >= now:
                 return  # another request fetched while this one waited
-            self.fetches += 1
-            # RFC 9110 section 13.1: a conditional request, so that a set that has not changed
-            # costs the issuer a 304, not the set (RFC 9111 section 4.3.1).
-            headers = {"Accept": "application/json", **(self._validators if self._fetched_at is not None else {})}
+            if self._failed is not None and self._clock() - self._failed[0] < self._retry_after_failure:
+                raise KeysUnavailable(f"{self._failed[1]} (not asked again yet)")
             try:
-                response = await self._client.get(self.url, headers=headers)
-            except httpx.HTTPError as exc:
-                raise KeysUnavailable(f"JWKS {self.url}: {type(exc).__name__}") from None
-            if response.status_code == 304 and self._fetched_at is not None and self._validators:
-                pass  # RFC 9111 section 4.3.4: the set held is fresh again, as the 304's headers say
-            elif response.status_code != 200:
-                raise KeysUnavailable(f"JWKS {self.url}: HTTP {response.status_code}")
-            else:
-                try:
-                    data = response.json()
-                except ValueError:
-                    raise KeysUnavailable(f"JWKS {self.url}: not JSON") from None
-                self._keys = parse_jwks(data)
-                self._validators = _validators(response.headers)
-            self._fetched_at = self._clock()
-            self._expires_at = self._fetched_at + self._ttl(response.headers.get("cache-control", ""))
+                await self._fetch()
+            except KeysUnavailable as exc:
+                self._failed = (self._clock(), str(exc))
+                raise
+            self._failed = None
+
+    async def _fetch(self) -> None:
+        self.fetches += 1
+        # RFC 9110 section 13.1: a conditional request, so that a set that has not changed
+        # costs the issuer a 304, not the set (RFC 9111 section 4.3.1).
+        headers = {"Accept": "application/json", **(self._validators if self._fetched_at is not None else {})}
+        try:
+            response = await self._client.get(self.url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise KeysUnavailable(f"JWKS {self.url}: {type(exc).__name__}") from None
+        if response.status_code == 304 and self._fetched_at is not None and self._validators:
+            pass  # RFC 9111 section 4.3.4: the set held is fresh again, as the 304's headers say
+        elif response.status_code != 200:
+            raise KeysUnavailable(f"JWKS {self.url}: HTTP {response.status_code}")
+        else:
+            try:
+                data = response.json()
+            except ValueError:
+                raise KeysUnavailable(f"JWKS {self.url}: not JSON") from None
+            self._keys = parse_jwks(data)
+            self._validators = _validators(response.headers)
+        self._fetched_at = self._clock()
+        self._expires_at = self._fetched_at + self._ttl(response.headers.get("cache-control", ""))
 
     def _ttl(self, cache_control: str) -> float:
         directives = cache_control.lower()

@@ -220,6 +220,31 @@ def test_a_key_set_with_an_etag_is_revalidated_and_a_304_keeps_the_keys() -> Non
     run(scenario())
 
 
+def test_a_failing_key_set_is_not_asked_again_by_every_request_meanwhile() -> None:
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="max-age=60")
+    down = [True]
+    now = [0.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503) if down[0] else issuer.handler(request)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            keys = JwksUrl("https://a/jwks", client, retry_after_failure=5, clock=lambda: now[0])
+            trust = Trust(ISSUER, AUDIENCE, keys)
+            for _ in range(4):  # the issuer is down: asked once, not once per request
+                now[0] += 1
+                with pytest.raises(KeysUnavailable):
+                    await verify(token(), trust)
+            assert keys.fetches == 1
+            down[0] = False
+            now[0] = 6.5  # 5 s after the failure (at 1): asked again, and the keys verify
+            await verify(token(), trust)
+            assert (keys.fetches, issuer.calls) == (2, 1)
+
+    run(scenario())
+
+
 def test_an_unreachable_or_broken_key_set_is_keys_unavailable(tmp_path: Any) -> None:
     def broken(request: httpx.Request) -> httpx.Response:
         return httpx.Response(500)
