@@ -240,3 +240,13 @@ def test_a_refusal_is_kept_a_few_seconds_only_and_by_hash_in_a_bounded_cache() -
     refusals = introspector._refused
     assert len(refusals) == kept
     assert not any("junk" in key for key in refusals)  # kept by hash, never the token itself
+
+
+def test_accepting_answers_without_aud_is_refused_for_a_jwt_issuer() -> None:
+    with pytest.raises(ValueError, match="introspection_aud_optional applies to introspection_endpoint only"):
+        TenantAuthSettings(
+            issuer="https://login.example.org",
+            jwks_uri="https://login.example.org/jwks",
+            token_endpoint="https://login.example.org/token",
+            introspection_aud_optional=True,
+        )
