@@ -67,6 +67,13 @@ class TenantAuthSettings(_Strict):
     introspection_client_id: str | None = None
     introspection_client_secret: str | None = None  # env:/file: reference
     introspection_cache_seconds: float = Field(30.0, ge=0, le=300)
+    # An introspection answer must name this tenant's audience (`aud`): RFC 7662 section 2.2
+    # makes `aud` optional, and an answer without it says nothing of which resource server the
+    # token is for, so another tenant trusting the same issuer would accept it too (RFC 6750
+    # section 5.2). true accepts answers without `aud` (one naming another audience stays
+    # refused), giving up that check: only for an issuer no other tenant trusts (Settings
+    # refuses it otherwise), whose every token is then good for this tenant.
+    introspection_aud_optional: bool = False
     audience: str | None = None  # default: the tenant's FHIR base URL (server.public_base_url)
     token_endpoint: str  # advertised in .well-known/smart-configuration, where clients get tokens
     authorization_endpoint: str | None = None  # for apps that launch with a user (authorization code)
@@ -84,6 +91,8 @@ class TenantAuthSettings(_Strict):
             raise ValueError("introspection_endpoint needs introspection_client_id and introspection_client_secret")
         if self.introspection_client_secret is not None:
             secret_reference(self.introspection_client_secret, "introspection_client_secret")
+        if self.introspection_aud_optional and self.introspection_endpoint is None:
+            raise ValueError("introspection_aud_optional applies to introspection_endpoint only (JWTs need aud)")
         return self
 
 
@@ -416,7 +425,25 @@ class Settings(_Strict):
                     f"tenant '{name}': set server.public_base_url (tokens are for the tenant's FHIR base URL) "
                     "or the tenant's auth.audience"
                 )
+        self._aud_optional_only_alone()
         return self
+
+    def _aud_optional_only_alone(self) -> None:
+        """A tenant that accepts introspection answers without `aud` must be the only one asking
+        that issuer: any token the issuer vouches for would open it, so a token a client got for
+        another tenant of the same issuer would too."""
+        for name, tenant in self.tenants.items():
+            auth = tenant.auth
+            if auth is None or not auth.introspection_aud_optional:
+                continue
+            for other_name, other in self.tenants.items():
+                if other_name == name or other.auth is None:
+                    continue
+                if other.auth.issuer == auth.issuer or other.auth.introspection_endpoint == auth.introspection_endpoint:
+                    raise ValueError(
+                        f"tenant '{name}': introspection_aud_optional = true, but tenant '{other_name}' trusts the "
+                        "same issuer; a token for either would open both. Have the issuer name the audience (aud)"
+                    )
 
 
 def secret_reference(value: str, name: str) -> str:

@@ -100,6 +100,7 @@ class Gate:
                 audience,
                 self._http,
                 cache_seconds=conf.introspection_cache_seconds,
+                audience_optional=conf.introspection_aud_optional,
             )
             no_keys = StaticKeys({"keys": []})  # its tokens are not verified here: the issuer is asked
             return _Issuer(Trust(conf.issuer, audience, no_keys), conf.patient_claim, introspector=introspector)
@@ -144,6 +145,13 @@ class Gate:
             log.warning("tenant %s: the authorization server cannot be asked: %s", tenant, exc)
             raise UpstreamError("The authorization server could not be reached; try again shortly") from None
         if issuer.names_tenants:
+            # A 403 insufficient_scope, where a tenant issuer's token for another tenant is a 401
+            # invalid_token, and both are right (RFC 6750 section 3.1): the gateway's token is
+            # for the gateway (its `aud`, checked above) and valid here; its `tenants` claim is a
+            # privilege it lacks for this tenant ("requires higher privileges than provided by
+            # the access token"). A tenant issuer's token names one tenant's base URL as its
+            # audience: on another tenant it is a token for another resource server, "invalid
+            # for other reasons" (RFC 7519 section 4.1.3: it MUST be rejected).
             tenants = claims.get("tenants")
             if not isinstance(tenants, list) or tenant not in tenants:
                 raise Forbidden(f"This access token's client may not use tenant '{tenant}'")

@@ -1,6 +1,17 @@
 """Where an issuer's public keys come from: a JWKS URL (cached as its `Cache-Control` allows,
-refetched once when a token names a key it does not hold, at most every `min_refetch`
+but at least `min_ttl` seconds, and revalidated with its `ETag`/`Last-Modified` when it has
+them; refetched once when a token names a key it does not hold, at most every `min_refetch`
 seconds), or a JWKS file (re-read when it changes).
+
+Why at least `min_ttl`, even under `no-cache`, `no-store` or `max-age=0`: RFC 9111 section
+5.2.2.4 would have a cache revalidate before every reuse, but the keys are needed for every
+request, whoever sends it, so obeying it would let any bearer string, a forged one included,
+make the gateway call the issuer. Kept a short while, a key the issuer withdraws is trusted at
+most `min_ttl` seconds longer; a new key is fetched as soon as a token names it (rotation).
+Likewise, after a fetch fails, requests are refused (KeysUnavailable, a 502) without asking the
+issuer again for `retry_after_failure` seconds: an issuer that is down or slow is asked once in
+that time, not once per request (each waiting out the timeout). Keys held past their time are
+not used meanwhile: the gateway fails closed.
 
 RFC 7517 (JWK Set); key rotation as OpenID Connect Core 1.0 §10.1.1 describes it: a signer
 publishes its new key, then signs with it, so an unknown `kid` means "fetch the set again".
@@ -89,16 +100,21 @@ class JwksUrl:
         *,
         default_ttl: float = 300.0,
         max_ttl: float = 86_400.0,
+        min_ttl: float = 30.0,
         min_refetch: float = 30.0,
+        retry_after_failure: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self._client = client
-        self._default_ttl, self._max_ttl, self._min_refetch = default_ttl, max_ttl, min_refetch
+        self._default_ttl, self._max_ttl, self._min_ttl = default_ttl, max_ttl, min_ttl
+        self._min_refetch, self._retry_after_failure = min_refetch, retry_after_failure
+        self._failed: tuple[float, str] | None = None  # when the last fetch failed, and why
         self._clock = clock
         self._keys: dict[str | None, PyJWK] = {}
         self._fetched_at: float | None = None
         self._expires_at = 0.0
+        self._validators: dict[str, str] = {}  # If-None-Match / If-Modified-Since for the set held
         self._lock = asyncio.Lock()
         self.fetches = 0
 
@@ -116,27 +132,55 @@ class JwksUrl:
         async with self._lock:
             if self._fetched_at is not None and self._fetched_at >= now:
                 return  # another request fetched while this one waited
-            self.fetches += 1
+            if self._failed is not None and self._clock() - self._failed[0] < self._retry_after_failure:
+                raise KeysUnavailable(f"{self._failed[1]} (not asked again yet)")
             try:
-                response = await self._client.get(self.url, headers={"Accept": "application/json"})
-            except httpx.HTTPError as exc:
-                raise KeysUnavailable(f"JWKS {self.url}: {type(exc).__name__}") from None
-            if response.status_code != 200:
-                raise KeysUnavailable(f"JWKS {self.url}: HTTP {response.status_code}")
+                await self._fetch()
+            except KeysUnavailable as exc:
+                self._failed = (self._clock(), str(exc))
+                raise
+            self._failed = None
+
+    async def _fetch(self) -> None:
+        self.fetches += 1
+        # RFC 9110 section 13.1: a conditional request, so that a set that has not changed
+        # costs the issuer a 304, not the set (RFC 9111 section 4.3.1).
+        headers = {"Accept": "application/json", **(self._validators if self._fetched_at is not None else {})}
+        try:
+            response = await self._client.get(self.url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise KeysUnavailable(f"JWKS {self.url}: {type(exc).__name__}") from None
+        if response.status_code == 304 and self._fetched_at is not None and self._validators:
+            pass  # RFC 9111 section 4.3.4: the set held is fresh again, as the 304's headers say
+        elif response.status_code != 200:
+            raise KeysUnavailable(f"JWKS {self.url}: HTTP {response.status_code}")
+        else:
             try:
                 data = response.json()
             except ValueError:
                 raise KeysUnavailable(f"JWKS {self.url}: not JSON") from None
             self._keys = parse_jwks(data)
-            self._fetched_at = self._clock()
-            self._expires_at = self._fetched_at + self._ttl(response.headers.get("cache-control", ""))
+            self._validators = _validators(response.headers)
+        self._fetched_at = self._clock()
+        self._expires_at = self._fetched_at + self._ttl(response.headers.get("cache-control", ""))
 
     def _ttl(self, cache_control: str) -> float:
         directives = cache_control.lower()
         if "no-store" in directives or "no-cache" in directives:
-            return 0.0
+            return self._min_ttl
         match = _MAX_AGE.search(cache_control)
-        return min(float(match.group(1)), self._max_ttl) if match else self._default_ttl
+        ttl = min(float(match.group(1)), self._max_ttl) if match else self._default_ttl
+        return max(ttl, self._min_ttl)
+
+
+def _validators(headers: httpx.Headers) -> dict[str, str]:
+    """The conditional-request headers that ask whether the set a response carried has changed."""
+    found: dict[str, str] = {}
+    if etag := headers.get("etag"):
+        found["If-None-Match"] = etag
+    if modified := headers.get("last-modified"):
+        found["If-Modified-Since"] = modified
+    return found
 
 
 class JwksFile:

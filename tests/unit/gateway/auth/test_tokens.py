@@ -116,14 +116,21 @@ def test_a_token_signed_with_an_rsa_key_under_2048_bits_is_refused() -> None:
 
 
 class Issuer:
-    """A JWKS endpoint whose key set the test rotates, counting fetches."""
+    """A JWKS endpoint whose key set the test rotates, counting fetches; with `etag`, it answers
+    a conditional request for the set it holds with 304 (RFC 9110 section 13.1.2)."""
 
-    def __init__(self, jwks: dict[str, Any], cache_control: str = "max-age=600") -> None:
-        self.jwks, self.cache_control, self.calls = jwks, cache_control, 0
+    def __init__(self, jwks: dict[str, Any], cache_control: str = "max-age=600", etag: str | None = None) -> None:
+        self.jwks, self.cache_control, self.etag, self.calls = jwks, cache_control, etag, 0
+        self.conditional = 0  # requests that carried If-None-Match
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
-        return httpx.Response(200, json=self.jwks, headers={"Cache-Control": self.cache_control})
+        headers = {"Cache-Control": self.cache_control, **({"ETag": self.etag} if self.etag else {})}
+        if "if-none-match" in request.headers:
+            self.conditional += 1
+            if request.headers["if-none-match"] == self.etag:
+                return httpx.Response(304, headers=headers)
+        return httpx.Response(200, json=self.jwks, headers=headers)
 
 
 def test_a_rotated_key_is_fetched_once_and_unknown_kids_cannot_hammer_the_issuer() -> None:
@@ -164,6 +171,76 @@ def test_the_key_set_is_cached_as_long_as_cache_control_allows() -> None:
             now[0] = 61
             await verify(token(), trust)
             assert issuer.calls == 2
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("cache_control", ["no-cache", "no-store", "max-age=0", "private, no-cache, max-age=0"])
+def test_a_key_set_marked_no_cache_is_not_fetched_per_request(cache_control: str) -> None:
+    # The attack: with `Cache-Control: no-cache`, 5 requests (2 valid, 3 forged) cost 5 fetches.
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control=cache_control)
+    now = [0.0]
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer.handler)) as client:
+            trust = Trust(ISSUER, AUDIENCE, JwksUrl("https://a/jwks", client, min_ttl=30, clock=lambda: now[0]))
+            for _ in range(2):
+                await verify(token(), trust)
+            for forged in (token(OTHER_KEY), token(OTHER_KEY, kid="rsa7"), token(OTHER_KEY, kid="rsa8")):
+                now[0] += 1
+                with pytest.raises(InvalidToken):
+                    await verify(forged, trust)
+            assert issuer.calls == 1
+            now[0] = 31  # kept no longer than the minimum: then asked again
+            await verify(token(), trust)
+            assert issuer.calls == 2
+
+    run(scenario())
+
+
+def test_a_key_set_with_an_etag_is_revalidated_and_a_304_keeps_the_keys() -> None:
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="no-cache", etag='"v1"')
+    now = [0.0]
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer.handler)) as client:
+            trust = Trust(ISSUER, AUDIENCE, JwksUrl("https://a/jwks", client, min_ttl=30, clock=lambda: now[0]))
+            await verify(token(), trust)
+            assert issuer.conditional == 0
+            now[0] = 31
+            await verify(token(), trust)  # revalidated: 304, the keys held still verify
+            assert (issuer.calls, issuer.conditional) == (2, 1)
+            issuer.jwks, issuer.etag = {"keys": [jwk(OTHER_KEY, "rsa2")]}, '"v2"'  # rotation
+            now[0] = 62
+            await verify(token(OTHER_KEY, "rsa2"), trust)  # the etag changed: a 200 with the new set
+            assert (issuer.calls, issuer.conditional) == (3, 2)
+            with pytest.raises(InvalidToken):
+                await verify(token(), trust)  # the old key is gone with the old set
+
+    run(scenario())
+
+
+def test_a_failing_key_set_is_not_asked_again_by_every_request_meanwhile() -> None:
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="max-age=60")
+    down = [True]
+    now = [0.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503) if down[0] else issuer.handler(request)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            keys = JwksUrl("https://a/jwks", client, retry_after_failure=5, clock=lambda: now[0])
+            trust = Trust(ISSUER, AUDIENCE, keys)
+            for _ in range(4):  # the issuer is down: asked once, not once per request
+                now[0] += 1
+                with pytest.raises(KeysUnavailable):
+                    await verify(token(), trust)
+            assert keys.fetches == 1
+            down[0] = False
+            now[0] = 6.5  # 5 s after the failure (at 1): asked again, and the keys verify
+            await verify(token(), trust)
+            assert (keys.fetches, issuer.calls) == (2, 1)
 
     run(scenario())
 
