@@ -20,6 +20,8 @@ refuses sends nothing, and takes no turn.
 A write sent once (no `Idempotency-Key`) goes on a connection of its own, never one the pool
 kept idle, and aiohttp does not send it again (gateway.upstream.sent_once): a vendor's server
 closing an idle connection as the write goes out failed it with nothing to say it was unread.
+Its time running out is told apart by whether it had gone out (`sent_once.Sending`): after, the
+vendor may have applied it (`WriteTimedOut`); before, it certainly was not (`UpstreamTimeout`).
 
 Redirects are followed here, not by aiohttp (`_redirected`): only on the vendor's own origin,
 so that neither its credentials nor a query naming a patient goes to another site; and a
@@ -42,7 +44,14 @@ from yarl import URL
 
 from gateway import jsonio
 from gateway.contract.resilience import Resilience
-from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnusable, VendorUnavailable, WriteUnconfirmed
+from gateway.errors import (
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnusable,
+    VendorUnavailable,
+    WriteTimedOut,
+    WriteUnconfirmed,
+)
 from gateway.shared.state import SharedState
 from gateway.text import content_charset, nfc
 from gateway.upstream import sent_once
@@ -158,12 +167,17 @@ class UpstreamClient:
         as many at a time as the pool's."""
         if self._session_sent_once is None or self._session_sent_once.closed:
             self._session_sent_once = self._new_session(
-                sent_once.connector(self.max_connections), middlewares=(sent_once.never_resent,)
+                sent_once.connector(self.max_connections),
+                middlewares=(sent_once.never_resent,),
+                trace_configs=(sent_once.tracing(),),
             )
         return self._session_sent_once
 
     def _new_session(
-        self, connector: aiohttp.TCPConnector, middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = ()
+        self,
+        connector: aiohttp.TCPConnector,
+        middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = (),
+        trace_configs: tuple[aiohttp.TraceConfig, ...] = (),  # none on the pool's: reads pay nothing
     ) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             base_url=None,
@@ -175,6 +189,7 @@ class UpstreamClient:
             skip_auto_headers=("User-Agent",),
             headers={"User-Agent": "fhir-gateway"},
             middlewares=middlewares,
+            trace_configs=list(trace_configs) or None,
         )
 
     async def request(
@@ -372,11 +387,20 @@ class UpstreamClient:
                 total=total, connect=self.timeouts.connect, sock_read=self.timeouts.read
             )
         applied = False  # a write answered 303: done, its answer to be read where it points
+        sending: sent_once.Sending | None = None  # whether a write sent once has gone out
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 session = self._client_sent_once() if once else self._client()
+                sending = sent_once.Sending() if once else None
                 async with session.request(
-                    method, url, params=params, data=data, headers=headers, allow_redirects=False, **shorter
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    allow_redirects=False,
+                    trace_request_ctx=sending,
+                    **shorter,
                 ) as response:
                     payload = await response.read()
                     target = _redirected(response)
@@ -391,6 +415,10 @@ class UpstreamClient:
         except TimeoutError:
             if applied:
                 raise WriteUnconfirmed(_APPLIED_UNREAD) from None
+            if sending is not None and sending.sent:  # read by the vendor, perhaps applied (RFC 9110 section 9.2.2)
+                raise WriteTimedOut(
+                    "The vendor system did not answer the write in time; it may have been applied"
+                ) from None
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except sent_once.AnswerLost:
             raise WriteUnconfirmed(

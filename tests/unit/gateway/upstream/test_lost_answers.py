@@ -1,0 +1,202 @@
+"""Writes whose answer is lost after they were sent, over real sockets: what the gateway says.
+
+A write the vendor read may have been applied whatever way its answer was lost afterwards (RFC
+9110 section 9.2.2): the time ran out while the vendor was slow to answer, or the connection
+dropped in the middle of the answer. A client told `timeout` or `transient` resubmits it, and a
+create is made twice. What was certainly not sent (the time ran out while connecting) stays a
+plain timeout.
+
+`ScriptedVendor` is a deterministic vendor: it reads each request whole, then sends what the
+script of the request's path says, and closes the connection or holds it open, never answering
+more, until the test ends. `FullBacklog` is a listener whose accept queue is full: a connection
+to it is never made (Linux drops the SYN), so a request to it times out before it is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import select
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
+from gateway.errors import FHIRError
+from gateway.upstream.http import Timeouts, UpstreamClient
+
+NO_BREAKER = BreakerPolicy(consecutive=10_000, min_calls=10_000)
+KEY = "9d1f2c3e-key"  # an Idempotency-Key
+
+
+def head(status: int, length: int, *extra: str) -> bytes:
+    """An answer's status line and headers, announcing a body of `length` bytes."""
+    lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", f"Content-Length: {length}", *extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@dataclass(frozen=True)
+class Script:
+    sent: bytes = b""  # what the vendor sends once it has read the request
+    close: bool = False  # and then closes the connection; else it holds it open, saying nothing more
+
+
+WHOLE = Script(head(200, 11, "Connection: close") + b'{"ok":true}', close=True)
+CUT = b'{"id":'  # the first bytes of a body announced as 100
+SCRIPTS = {
+    "/never-answers/": Script(),  # reads the request and never answers
+    "/ok/": WHOLE,
+    "/cut/201/": Script(head(201, 100) + CUT, close=True),  # the connection drops mid-body
+    "/cut/422/": Script(head(422, 100) + CUT, close=True),
+    "/cut/500/": Script(head(500, 100) + CUT, close=True),
+    "/stalls/201/": Script(head(201, 100) + CUT),  # the body never finishes
+    "/stalls/409/": Script(head(409, 100) + CUT),
+    "/cut/307/": Script(head(307, 100, "Location: /ok/1") + CUT, close=True),
+    "/see-other/never-answers/": Script(head(303, 0, "Location: /never-answers/9", "Connection: close"), close=True),
+    "/see-other/cut/201/": Script(head(303, 0, "Location: /cut/201/9", "Connection: close"), close=True),
+    "/see-other/cut/500/": Script(head(303, 0, "Location: /cut/500/9", "Connection: close"), close=True),
+    "/see-other/fails/": Script(head(303, 0, "Location: /fails/9", "Connection: close"), close=True),
+    "/fails/": Script(head(500, 2, "Connection: close") + b"{}", close=True),
+}
+
+
+@dataclass
+class ScriptedVendor:
+    url: str = ""
+    read: list[str] = field(default_factory=list)  # "METHOD /path" of each request it read
+    keys: list[str] = field(default_factory=list)  # the Idempotency-Key of each, "" for none
+    _listener: socket.socket = field(default_factory=socket.socket)
+    _open: list[socket.socket] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for conn in list(self._open):
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _accept(self) -> None:
+        with self._listener:
+            while not self._stopping.is_set():
+                try:
+                    conn, _ = self._listener.accept()
+                except TimeoutError:
+                    continue
+                self._open.append(conn)
+                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):  # OSError: closed by `stop`
+            path = self._read_request(conn)
+            if not path:
+                return
+            script = next((s for prefix, s in SCRIPTS.items() if path.startswith(prefix)), Script())
+            conn.sendall(script.sent)
+            if script.close:
+                return
+            while not self._stopping.is_set():  # held open, unanswered, until the test ends
+                select.select([conn], [], [], 0.05)
+
+    def _read_request(self, conn: socket.socket) -> str:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return ""
+            data += chunk
+        head_bytes, _, body = data.partition(b"\r\n\r\n")
+        fields = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.decode().partition(":") for line in head_bytes.split(b"\r\n")[1:])
+        }
+        while len(body) < int(fields.get("content-length", "0")) and (chunk := conn.recv(65536)):
+            body += chunk
+        method, path, _ = head_bytes.split(b"\r\n")[0].decode().split(" ")
+        self.read.append(f"{method} {path}")
+        self.keys.append(fields.get("idempotency-key", ""))
+        return path
+
+
+@pytest.fixture
+def vendor() -> Iterator[ScriptedVendor]:
+    server = ScriptedVendor()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[str]:
+    """The URL of a listener that never accepts, its queue full: a connection to it never completes."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        with socket.create_connection(listener.getsockname()):  # fills the queue of one
+            yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def upstream(url: str, timeouts: Timeouts, attempts: int = 1) -> UpstreamClient:
+    retry = RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=10)
+    return UpstreamClient(url, timeouts, 8, Resilience(retry, NO_BREAKER))
+
+
+def failure(
+    url: str, method: str, path: str, timeouts: Timeouts, key: str | None = None, attempts: int = 1
+) -> FHIRError:
+    """What the gateway raises for `method path` (a write of a small JSON body)."""
+
+    async def scenario() -> FHIRError:
+        client = upstream(url, timeouts, attempts)
+        try:
+            with pytest.raises(FHIRError) as failed:
+                await client.request(
+                    method, path, json={"name": "Ann"}, headers={"Idempotency-Key": key} if key else {}
+                )
+            return failed.value
+        finally:
+            await client.aclose()
+
+    return asyncio.run(scenario())
+
+
+SOCK_READ_RUNS_OUT = Timeouts(connect=1, read=0.1, total=2)  # the answer is waited for 0.1 s at a time
+TOTAL_RUNS_OUT = Timeouts(connect=1, read=2, total=0.15)  # the whole request has 0.15 s
+
+
+# -- 1. the time runs out after the write was sent ---------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "PUT", "DELETE"])
+@pytest.mark.parametrize("timeouts", [SOCK_READ_RUNS_OUT, TOTAL_RUNS_OUT], ids=["sock_read", "total"])
+def test_a_write_sent_once_whose_answer_does_not_come_in_time_may_have_been_applied(
+    vendor: ScriptedVendor, method: str, timeouts: Timeouts
+) -> None:
+    # Before: 504 `timeout`, "did not answer in time"; a client retrying timeouts made it twice.
+    error = failure(vendor.url, method, "/never-answers/1", timeouts)
+    assert vendor.read == [f"{method} /never-answers/1"]  # read, and not sent again
+    # RFC 9110 section 15.6.5: an upstream that did not answer in time is a 504; the issue code,
+    # not the status, tells the client not to resend it blindly (`timeout` is a `transient`).
+    assert (error.status, error.code) == (504, "processing")
+    assert "may have been applied" in error.diagnostics
+
+
+@pytest.mark.parametrize(
+    "timeouts",
+    [Timeouts(connect=5, read=5, total=0.15), Timeouts(connect=0.15, read=5, total=5)],
+    ids=["total", "connect"],
+)
+def test_a_write_whose_time_runs_out_while_connecting_is_a_plain_timeout(full_backlog: str, timeouts: Timeouts) -> None:
+    # Nothing was sent: the write was certainly not applied, and may be sent again.
+    error = failure(full_backlog, "POST", "/patients", timeouts)
+    assert (error.status, error.code) == (504, "timeout")
+    assert "did not answer in time" in error.diagnostics
