@@ -54,7 +54,7 @@ from gateway.errors import (
 )
 from gateway.shared.state import SharedState
 from gateway.text import content_charset, nfc
-from gateway.upstream import sent_once
+from gateway.upstream import cut_short, sent_once
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
@@ -402,7 +402,9 @@ class UpstreamClient:
                     trace_request_ctx=sending,
                     **shorter,
                 ) as response:
-                    payload = await response.read()
+                    # A write sent once and answered 2xx was applied, whatever becomes of its body
+                    taken = _APPLIED_UNREAD if applied else _TAKEN_UNREAD if once else None
+                    payload = await cut_short.body_of(response, taken)
                     target = _redirected(response)
                     if target is None:
                         # aiohttp's own headers: case-insensitive (a vendor may send `retry-after`)
@@ -439,6 +441,7 @@ class UpstreamClient:
 
 
 _APPLIED_UNREAD = "The vendor system took the write, and the answer it pointed to could not be read"
+_TAKEN_UNREAD = "The vendor system took the write, and its answer could not be read in full"
 MAX_REDIRECTS = 3  # aiohttp's default is 10; a vendor's own redirect is one hop, a trailing slash
 
 

@@ -26,7 +26,8 @@ import pytest
 
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.errors import FHIRError
-from gateway.upstream.http import Timeouts, UpstreamClient
+from gateway.upstream.errors import error_from_response
+from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 
 NO_BREAKER = BreakerPolicy(consecutive=10_000, min_calls=10_000)
 KEY = "9d1f2c3e-key"  # an Idempotency-Key
@@ -200,3 +201,77 @@ def test_a_write_whose_time_runs_out_while_connecting_is_a_plain_timeout(full_ba
     error = failure(full_backlog, "POST", "/patients", timeouts)
     assert (error.status, error.code) == (504, "timeout")
     assert "did not answer in time" in error.diagnostics
+
+
+# -- 2. the answer is cut short after its head -------------------------------------------------
+
+
+def answer(url: str, method: str, path: str, timeouts: Timeouts = SOCK_READ_RUNS_OUT) -> UpstreamResponse:
+    """The answer the gateway takes for `method path` (a write of a small JSON body)."""
+
+    async def scenario() -> UpstreamResponse:
+        client = upstream(url, timeouts)
+        try:
+            return await client.request(method, path, json={"name": "Ann"})
+        finally:
+            await client.aclose()
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_a_write_sent_once_answered_2xx_whose_body_is_cut_short_was_taken(vendor: ScriptedVendor, method: str) -> None:
+    # Before: 502 `transient`, "could not be reached (ClientPayloadError)": resubmitted, made twice.
+    error = failure(vendor.url, method, "/cut/201/1", SOCK_READ_RUNS_OUT)
+    assert vendor.read == [f"{method} /cut/201/1"]
+    # The 201 says it was applied; only its answer is lost: 502 (an incomplete answer is an
+    # invalid one, RFC 9110 section 15.6.3), `processing`, never resubmitted as it is.
+    assert (error.status, error.code) == (502, "processing")
+    assert "took the write" in error.diagnostics and "could not be reached" not in error.diagnostics
+
+
+def test_a_write_sent_once_answered_2xx_whose_body_does_not_come_in_time_was_taken(vendor: ScriptedVendor) -> None:
+    # Before: 504 `timeout` (and since the previous commit, "may have been applied": the head said more).
+    error = failure(vendor.url, "POST", "/stalls/201/1", SOCK_READ_RUNS_OUT)
+    assert vendor.read == ["POST /stalls/201/1"]
+    assert (error.status, error.code) == (504, "processing")
+    assert "took the write" in error.diagnostics
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "told"),
+    [
+        ("/cut/422/1", 422, (400, "invalid")),  # refused: nothing made, the client may correct it
+        ("/stalls/409/1", 409, (412, "conflict")),
+        ("/cut/500/1", 500, (502, "transient")),  # failed, as a 500 whose body came whole is
+    ],
+)
+def test_a_write_sent_once_refused_whose_body_is_cut_short_is_answered_by_its_status(
+    vendor: ScriptedVendor, path: str, status: int, told: tuple[int, str]
+) -> None:
+    # Before: 502 `transient`, "could not be reached", whatever the status said. The status line
+    # is the answer (RFC 9110 section 15); the body only says more of why, and is left out,
+    # incomplete (RFC 9112 section 8: an incomplete message is not to be taken as complete).
+    got = answer(vendor.url, "POST", path)
+    assert (got.status, got.body) == (status, b"")
+    error = error_from_response(got, lambda body: "")
+    assert (error.status, error.code) == told
+
+
+def test_a_redirect_whose_body_is_cut_short_is_followed(vendor: ScriptedVendor) -> None:
+    # Before: 502 `transient`, "could not be reached". A 307 is all in its head (RFC 9110
+    # section 15.4.8): the write was not taken there, and goes where the Location says.
+    got = answer(vendor.url, "POST", "/cut/307/1")
+    assert got.status == 200
+    assert vendor.read == ["POST /cut/307/1", "POST /ok/1"]
+
+
+def test_the_answer_a_see_other_points_to_cut_short_after_a_2xx_head_says_the_write_was_taken(
+    vendor: ScriptedVendor,
+) -> None:
+    # As when that answer's connection drops before its head (test_idle_connections.py): the 303
+    # said the write was done (RFC 9110 section 15.4.4), only its answer is lost.
+    error = failure(vendor.url, "POST", "/see-other/cut/201/9", SOCK_READ_RUNS_OUT)
+    assert vendor.read == ["POST /see-other/cut/201/9", "GET /cut/201/9"]
+    assert (error.status, error.code) == (502, "processing")
+    assert "took the write" in error.diagnostics
