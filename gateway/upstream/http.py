@@ -407,16 +407,21 @@ class UpstreamClient:
                     payload = await cut_short.body_of(response, taken)
                     target = _redirected(response)
                     if target is None:
+                        if applied and not 200 <= response.status < 300:
+                            # Not the write's answer: it was taken (the 303), and only this read failed
+                            raise WriteUnconfirmed(f"{_APPLIED_UNREAD} (HTTP {response.status})")
                         # aiohttp's own headers: case-insensitive (a vendor may send `retry-after`)
                         return UpstreamResponse(response.status, response.headers, payload)
                 url, params = target, None  # the Location carries the query it wants
                 if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
                     applied = applied or method not in ("GET", "HEAD")
                     method, data, once = "GET", None, False  # a read now: the pool, and sent again if lost
+            if applied:
+                raise WriteUnconfirmed(_APPLIED_UNREAD)
             raise UpstreamUnusable("The vendor system redirected the request too many times")
         except TimeoutError:
-            if applied:
-                raise WriteUnconfirmed(_APPLIED_UNREAD) from None
+            if applied:  # a 504 as for the write's own answer (WriteTimedOut), the write taken
+                raise WriteTimedOut(_APPLIED_UNREAD) from None
             if sending is not None and sending.sent:  # read by the vendor, perhaps applied (RFC 9110 section 9.2.2)
                 raise WriteTimedOut(
                     "The vendor system did not answer the write in time; it may have been applied"

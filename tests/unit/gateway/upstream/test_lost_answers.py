@@ -275,3 +275,41 @@ def test_the_answer_a_see_other_points_to_cut_short_after_a_2xx_head_says_the_wr
     assert vendor.read == ["POST /see-other/cut/201/9", "GET /cut/201/9"]
     assert (error.status, error.code) == (502, "processing")
     assert "took the write" in error.diagnostics
+
+
+# -- 3. the answer a 303 points to; writes under an Idempotency-Key ------------------------------
+
+
+def test_the_answer_a_see_other_points_to_not_coming_in_time_says_the_write_was_taken(vendor: ScriptedVendor) -> None:
+    # Before: 502. A timeout, as for the write itself (test 1): 504, `processing`, "took the write".
+    error = failure(vendor.url, "POST", "/see-other/never-answers/9", SOCK_READ_RUNS_OUT)
+    assert vendor.read == ["POST /see-other/never-answers/9", "GET /never-answers/9"]
+    assert (error.status, error.code) == (504, "processing")
+    assert "took the write" in error.diagnostics
+
+
+@pytest.mark.parametrize("path", ["/see-other/fails/9", "/see-other/cut/500/9"], ids=["whole", "cut"])
+def test_the_answer_a_see_other_points_to_failing_says_the_write_was_taken(vendor: ScriptedVendor, path: str) -> None:
+    # Before: the 500 of that read was handed on as the write's answer: a 502 `transient`, whose
+    # client makes the write again. The 303 said it was done (RFC 9110 section 15.4.4).
+    error = failure(vendor.url, "POST", path, SOCK_READ_RUNS_OUT)
+    assert vendor.read[0] == f"POST {path}"
+    assert (error.status, error.code) == (502, "processing")
+    assert "took the write" in error.diagnostics
+
+
+def test_a_keyed_write_whose_answer_does_not_come_in_time_is_sent_again_under_its_key(vendor: ScriptedVendor) -> None:
+    # Under its Idempotency-Key the vendor takes a repeat as the same write: the gateway's retry
+    # is safe, and the write is not "sent once". Its last attempt timing out is a plain timeout.
+    error = failure(vendor.url, "POST", "/never-answers/1", SOCK_READ_RUNS_OUT, key=KEY, attempts=2)
+    assert vendor.read == ["POST /never-answers/1"] * 2
+    assert vendor.keys == [KEY, KEY]
+    assert (error.status, error.code) == (504, "timeout")
+
+
+def test_a_keyed_write_answered_2xx_whose_body_is_cut_short_is_sent_again_under_its_key(vendor: ScriptedVendor) -> None:
+    error = failure(vendor.url, "POST", "/cut/201/1", SOCK_READ_RUNS_OUT, key=KEY, attempts=2)
+    assert vendor.read == ["POST /cut/201/1"] * 2
+    assert vendor.keys == [KEY, KEY]
+    assert (error.status, error.code) == (502, "transient")
+    assert "cut short" in error.diagnostics
