@@ -6,21 +6,16 @@ dropped in the middle of the answer. A client told `timeout` or `transient` resu
 create is made twice. What was certainly not sent (the time ran out while connecting) stays a
 plain timeout.
 
-`ScriptedVendor` is a deterministic vendor: it reads each request whole, then sends what the
-script of the request's path says, and closes the connection or holds it open, never answering
-more, until the test ends. `FullBacklog` is a listener whose accept queue is full: a connection
-to it is never made (Linux drops the SYN), so a request to it times out before it is sent.
+`ScriptedVendor` (tests.support.scripted_vendor) answers each path as `SCRIPTS` says.
+`full_backlog` is a listener whose accept queue is full: a connection to it is never made (Linux
+drops the SYN), so a request to it times out before it is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import select
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -28,22 +23,10 @@ from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.errors import FHIRError
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
+from tests.support.scripted_vendor import Script, ScriptedVendor, head
 
 NO_BREAKER = BreakerPolicy(consecutive=10_000, min_calls=10_000)
 KEY = "9d1f2c3e-key"  # an Idempotency-Key
-
-
-def head(status: int, length: int, *extra: str) -> bytes:
-    """An answer's status line and headers, announcing a body of `length` bytes."""
-    lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", f"Content-Length: {length}", *extra]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-@dataclass(frozen=True)
-class Script:
-    sent: bytes = b""  # what the vendor sends once it has read the request
-    close: bool = False  # and then closes the connection; else it holds it open, saying nothing more
-
 
 WHOLE = Script(head(200, 11, "Connection: close") + b'{"ok":true}', close=True)
 CUT = b'{"id":'  # the first bytes of a body announced as 100
@@ -64,73 +47,9 @@ SCRIPTS = {
 }
 
 
-@dataclass
-class ScriptedVendor:
-    url: str = ""
-    read: list[str] = field(default_factory=list)  # "METHOD /path" of each request it read
-    keys: list[str] = field(default_factory=list)  # the Idempotency-Key of each, "" for none
-    _listener: socket.socket = field(default_factory=socket.socket)
-    _open: list[socket.socket] = field(default_factory=list)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-
-    def start(self) -> None:
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self._listener.settimeout(0.05)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for conn in list(self._open):
-            with contextlib.suppress(OSError):
-                conn.close()
-
-    def _accept(self) -> None:
-        with self._listener:
-            while not self._stopping.is_set():
-                try:
-                    conn, _ = self._listener.accept()
-                except TimeoutError:
-                    continue
-                self._open.append(conn)
-                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):  # OSError: closed by `stop`
-            path = self._read_request(conn)
-            if not path:
-                return
-            script = next((s for prefix, s in SCRIPTS.items() if path.startswith(prefix)), Script())
-            conn.sendall(script.sent)
-            if script.close:
-                return
-            while not self._stopping.is_set():  # held open, unanswered, until the test ends
-                select.select([conn], [], [], 0.05)
-
-    def _read_request(self, conn: socket.socket) -> str:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return ""
-            data += chunk
-        head_bytes, _, body = data.partition(b"\r\n\r\n")
-        fields = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.decode().partition(":") for line in head_bytes.split(b"\r\n")[1:])
-        }
-        while len(body) < int(fields.get("content-length", "0")) and (chunk := conn.recv(65536)):
-            body += chunk
-        method, path, _ = head_bytes.split(b"\r\n")[0].decode().split(" ")
-        self.read.append(f"{method} {path}")
-        self.keys.append(fields.get("idempotency-key", ""))
-        return path
-
-
 @pytest.fixture
 def vendor() -> Iterator[ScriptedVendor]:
-    server = ScriptedVendor()
+    server = ScriptedVendor(SCRIPTS)
     server.start()
     yield server
     server.stop()
