@@ -22,6 +22,10 @@ kept idle, and aiohttp does not send it again (gateway.upstream.sent_once): a ve
 closing an idle connection as the write goes out failed it with nothing to say it was unread.
 Its time running out is told apart by whether it had gone out (`sent_once.Sending`): after, the
 vendor may have applied it (`WriteTimedOut`); before, it certainly was not (`UpstreamTimeout`).
+A write under an `Idempotency-Key` goes the same way, and is retried under its key: should
+every attempt fail, one that may have been applied is what the call says. The key is the
+gateway's, one per write it sends: the client's own resubmission comes under another, and the
+vendor would make it again.
 
 Redirects are followed here, not by aiohttp (`_redirected`): only on the vendor's own origin,
 so that neither its credentials nor a query naming a patient goes to another site; and a
@@ -58,7 +62,14 @@ from gateway.upstream import cut_short, sent_once
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
-from gateway.upstream.retry import MIN_ATTEMPT, RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
+from gateway.upstream.retry import (
+    IDEMPOTENT_METHODS,
+    MIN_ATTEMPT,
+    RETRYABLE_STATUSES,
+    RetryBudget,
+    idempotent,
+    with_retries,
+)
 from gateway.upstream.sent import one_sent
 from gateway.upstream.tentative import is_tentative
 
@@ -131,7 +142,7 @@ class UpstreamClient:
     # Awaited before each attempt: the vendor's request limit (RateLimit.acquire), if it has one
     pace: Callable[[], Awaitable[None]] | None = None
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
-    _session_sent_once: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
+    _session_writes: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _detached: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)  # probes settling
     breaker: CircuitBreaker = field(init=False, repr=False)
     budget: RetryBudget = field(init=False, repr=False)
@@ -162,16 +173,16 @@ class UpstreamClient:
             self._session = self._new_session(aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30))
         return self._session
 
-    def _client_sent_once(self) -> aiohttp.ClientSession:
-        """The session of writes sent once: a new connection each (gateway.upstream.sent_once),
-        as many at a time as the pool's."""
-        if self._session_sent_once is None or self._session_sent_once.closed:
-            self._session_sent_once = self._new_session(
+    def _client_writes(self) -> aiohttp.ClientSession:
+        """The session of writes: a new connection each (gateway.upstream.sent_once), as many at
+        a time as the pool's, each traced to tell whether it went out."""
+        if self._session_writes is None or self._session_writes.closed:
+            self._session_writes = self._new_session(
                 sent_once.connector(self.max_connections),
                 middlewares=(sent_once.never_resent,),
                 trace_configs=(sent_once.tracing(),),
             )
-        return self._session_sent_once
+        return self._session_writes
 
     def _new_session(
         self,
@@ -215,8 +226,13 @@ class UpstreamClient:
         # 503 "paused" of a breaker that other calls opened.
         last_failure: UpstreamResponse | UpstreamError | UpstreamTimeout | None = None
         tentative = is_tentative()
-        # Not retried (gateway.upstream.retry), so sent on a connection of its own (`_send`)
+        # Not retried (gateway.upstream.retry)
         once = not idempotent(method, send_headers)
+        # Keyed or not, on a connection of its own, traced: whether it went out (`_send`)
+        write = method.upper() not in IDEMPOTENT_METHODS
+        # An attempt of a keyed write that may have been applied, its answer lost: what the call
+        # says if the attempts after it fail too (a connection refused, a timeout before it went out)
+        perhaps_applied: WriteUnconfirmed | None = None
         ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
         async def outcome(failed: bool, probe: bool) -> None:
@@ -227,11 +243,13 @@ class UpstreamClient:
                 await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
-            nonlocal last_failure
+            nonlocal last_failure, perhaps_applied
             try:
                 answer = await one_attempt()
             except (UpstreamTimeout, UpstreamError) as failed:
                 last_failure = failed
+                if isinstance(failed, WriteUnconfirmed):
+                    perhaps_applied = failed
                 raise
             if answer.status >= 500:
                 last_failure = answer
@@ -278,7 +296,7 @@ class UpstreamClient:
                 now = time.monotonic()
                 ends_at = now + self.timeouts.total if ends_at is None else ends_at
                 left = max(ends_at - now, 0.001)
-                sending = self._send(method, url, params, body if body is not None else data, send_headers, left, once)
+                sending = self._send(method, url, params, body if body is not None else data, send_headers, left, write)
                 try:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
@@ -326,11 +344,19 @@ class UpstreamClient:
                     should_retry=_worth_another_attempt,
                 )
             except VendorUnavailable:  # never retried: the breaker refused a retry of this call
+                if perhaps_applied is not None:
+                    raise perhaps_applied from None
                 if last_failure is None:
                     raise
                 if isinstance(last_failure, UpstreamResponse):
                     return last_failure
                 raise last_failure from None
+            except (UpstreamError, UpstreamTimeout) as failed:
+                # The vendor holds an attempt it took under the key, which a later one failing
+                # before it went out does not undo (RFC 9110 section 9.2.2)
+                if perhaps_applied is not None and not isinstance(failed, WriteUnconfirmed):
+                    raise perhaps_applied from None
+                raise
 
         if method not in ("GET", "HEAD") or body is not None or data is not None:
             forget_reads()  # an idempotent write (Idempotency-Key) is a write all the same
@@ -378,7 +404,7 @@ class UpstreamClient:
         data: Any,
         headers: Mapping[str, str],
         total: float,
-        once: bool,
+        write: bool,
     ) -> UpstreamResponse:
         # The session's timeouts, or less in total (a retry); never `timeout=None`: no timeout at all.
         shorter: dict[str, Any] = {}
@@ -387,11 +413,11 @@ class UpstreamClient:
                 total=total, connect=self.timeouts.connect, sock_read=self.timeouts.read
             )
         applied = False  # a write answered 303: done, its answer to be read where it points
-        sending: sent_once.Sending | None = None  # whether a write sent once has gone out
+        sending: sent_once.Sending | None = None  # whether a write has gone out
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                session = self._client_sent_once() if once else self._client()
-                sending = sent_once.Sending() if once else None
+                session = self._client_writes() if write else self._client()
+                sending = sent_once.Sending() if write else None
                 async with session.request(
                     method,
                     url,
@@ -402,8 +428,8 @@ class UpstreamClient:
                     trace_request_ctx=sending,
                     **shorter,
                 ) as response:
-                    # A write sent once and answered 2xx was applied, whatever becomes of its body
-                    taken = _APPLIED_UNREAD if applied else _TAKEN_UNREAD if once else None
+                    # A write answered 2xx was applied, whatever becomes of its body
+                    taken = _APPLIED_UNREAD if applied else _TAKEN_UNREAD if write else None
                     payload = await cut_short.body_of(response, taken)
                     target = _redirected(response)
                     if target is None:
@@ -415,7 +441,7 @@ class UpstreamClient:
                 url, params = target, None  # the Location carries the query it wants
                 if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
                     applied = applied or method not in ("GET", "HEAD")
-                    method, data, once = "GET", None, False  # a read now: the pool, and sent again if lost
+                    method, data, write = "GET", None, False  # a read now: the pool, and sent again if lost
             if applied:
                 raise WriteUnconfirmed(_APPLIED_UNREAD)
             raise UpstreamUnusable("The vendor system redirected the request too many times")
@@ -439,7 +465,7 @@ class UpstreamClient:
     async def aclose(self) -> None:
         for task in list(self._detached):  # a probe still out when the gateway stops
             task.cancel()
-        for session in (self._session, self._session_sent_once):
+        for session in (self._session, self._session_writes):
             if session is not None and not session.closed:
                 await session.close()
         await asyncio.sleep(0)  # let aiohttp close transports before the loop ends

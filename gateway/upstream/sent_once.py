@@ -10,7 +10,10 @@ the request and then failed resets the connection the same way). So such a write
 from the pool at all: a connector with `force_close` (aiohttp's documented switch off keep-alive)
 opens a connection for it, which has never been idle, and closes it after the answer (the
 request says `Connection: close`). It costs the write a connection set-up; reads, the hot path,
-keep the shared pool and pay nothing.
+keep the shared pool and pay nothing. A write under an `Idempotency-Key`, which the gateway
+retries, goes the same way (gateway.upstream.http): so that whether each attempt went out is
+known (`Sending`), and an attempt that may have been applied is not passed over for the plain
+failure of a later one.
 
 aiohttp itself sends a request of an RFC-idempotent method (PUT and DELETE among them) a second
 time when its connection fails before the answer (aiohttp/client.py, "Retrying Requests"),
@@ -56,7 +59,7 @@ async def never_resent(request: aiohttp.ClientRequest, handler: aiohttp.ClientHa
 
 
 def connector(limit: int) -> aiohttp.TCPConnector:
-    """A connection of its own for each write sent once, closed after its answer."""
+    """A connection of its own for each write, closed after its answer."""
     return aiohttp.TCPConnector(limit=limit, force_close=True)
 
 

@@ -26,6 +26,7 @@ def head(status: int, length: int, *extra: str) -> bytes:
 class Script:
     sent: bytes = b""  # what the vendor sends once it has read the request
     close: bool = False  # and then closes the connection; else it holds it open, saying nothing more
+    last: bool = False  # and then stops listening: every later connection is refused
 
 
 @dataclass
@@ -58,6 +59,8 @@ class ScriptedVendor:
                     conn, _ = self._listener.accept()
                 except TimeoutError:
                     continue
+                except OSError:  # closed: stopped listening (`Script.last`)
+                    return
                 self._open.append(conn)
                 threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
@@ -68,6 +71,8 @@ class ScriptedVendor:
                 return
             script = next((s for prefix, s in self.scripts.items() if path.startswith(prefix)), Script())
             conn.sendall(script.sent)
+            if script.last:
+                self._listener.close()
             if script.close:
                 return
             while not self._stopping.is_set():  # held open, unanswered, until the test ends

@@ -219,16 +219,39 @@ def test_the_answer_a_see_other_points_to_failing_says_the_write_was_taken(vendo
 
 def test_a_keyed_write_whose_answer_does_not_come_in_time_is_sent_again_under_its_key(vendor: ScriptedVendor) -> None:
     # Under its Idempotency-Key the vendor takes a repeat as the same write: the gateway's retry
-    # is safe, and the write is not "sent once". Its last attempt timing out is a plain timeout.
+    # is safe, and the write is not "sent once". But the key is the gateway's, one per write it
+    # sends: a client resubmitting after the last attempt comes under another, and the vendor
+    # makes it again. Before: 504 `timeout`, which a client retries.
     error = failure(vendor.url, "POST", "/never-answers/1", SOCK_READ_RUNS_OUT, key=KEY, attempts=2)
     assert vendor.read == ["POST /never-answers/1"] * 2
     assert vendor.keys == [KEY, KEY]
-    assert (error.status, error.code) == (504, "timeout")
+    assert (error.status, error.code) == (504, "processing")
+    assert "may have been applied" in error.diagnostics
 
 
 def test_a_keyed_write_answered_2xx_whose_body_is_cut_short_is_sent_again_under_its_key(vendor: ScriptedVendor) -> None:
+    # Before: 502 `transient`, "could not be reached" (then "cut short"): a client resubmits it.
     error = failure(vendor.url, "POST", "/cut/201/1", SOCK_READ_RUNS_OUT, key=KEY, attempts=2)
     assert vendor.read == ["POST /cut/201/1"] * 2
     assert vendor.keys == [KEY, KEY]
-    assert (error.status, error.code) == (502, "transient")
-    assert "cut short" in error.diagnostics
+    assert (error.status, error.code) == (502, "processing")
+    assert "took the write" in error.diagnostics
+
+
+def test_a_keyed_write_one_attempt_of_which_may_have_been_applied_says_so_whatever_the_next_met() -> None:
+    # The first attempt is read and never answered; the vendor then refuses every connection, so
+    # the retry is not sent at all. Before: "could not be reached", 502 `transient`.
+    vendor = ScriptedVendor({"/": Script(last=True)})
+    vendor.start()
+    try:
+        error = failure(vendor.url, "POST", "/patients", SOCK_READ_RUNS_OUT, key=KEY, attempts=2)
+    finally:
+        vendor.stop()
+    assert vendor.read == ["POST /patients"]
+    assert (error.status, error.code) == (504, "processing")
+    assert "may have been applied" in error.diagnostics
+
+
+def test_a_keyed_write_whose_time_runs_out_while_connecting_is_a_plain_timeout(full_backlog: str) -> None:
+    error = failure(full_backlog, "POST", "/patients", Timeouts(connect=5, read=5, total=0.15), key=KEY, attempts=2)
+    assert (error.status, error.code) == (504, "timeout")
