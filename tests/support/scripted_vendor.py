@@ -12,7 +12,6 @@ import contextlib
 import select
 import socket
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -31,7 +30,7 @@ class Script:
 
 @dataclass
 class ScriptedVendor:
-    scripts: Mapping[str, Script]  # by path prefix; a path none matches is read and never answered
+    scripts: dict[str, Script]  # by path prefix (a test may change them); a path none matches is never answered
     url: str = ""
     read: list[str] = field(default_factory=list)  # "METHOD /path" of each request it read
     keys: list[str] = field(default_factory=list)  # the Idempotency-Key of each, "" for none
