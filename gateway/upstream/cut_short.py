@@ -8,12 +8,12 @@ The vendor was reached, and its head says what it did:
   Location, a refusal or a failure is read by its status as when its body came whole. The
   incomplete body is left out, not passed on as if complete (RFC 9112 section 8), and with it
   only the vendor's words of why;
-- a 2xx to a write the vendor took (`taken`: one sent once, or answered 303) says the write was
-  applied and its answer is lost: `WriteUnconfirmed` (502, an incomplete answer is an invalid
-  one, RFC 9110 section 15.6.3) or, the time having run out, `WriteTimedOut` (504), both
-  `processing`, so that the client does not resubmit it and make it twice;
-- a 2xx to anything else (a read, a write under an Idempotency-Key) is a failure another attempt
-  may cure, retried under the policy of gateway.upstream.retry: the same request again is safe.
+- a 2xx to a write (`taken`: the write itself, or the read of the answer its 303 pointed to)
+  says the write was applied and its answer is lost: `WriteUnconfirmed` (502, an incomplete
+  answer is an invalid one, RFC 9110 section 15.6.3) or, the time having run out,
+  `WriteTimedOut` (504), both `processing`, so that the client does not resubmit it and make it
+  twice (a write under an Idempotency-Key is still retried under it by gateway.upstream.retry);
+- a 2xx to a read is a failure another attempt may cure: the same request again is safe.
 """
 
 from __future__ import annotations

@@ -28,12 +28,12 @@ A write whose time runs out may likewise have been applied, or certainly not: ai
 timeout fires in whichever phase the request is in (waiting for a connection of the pool,
 connecting, or waiting for the answer), and raises the same `TimeoutError` in each. `Sending`
 records which: aiohttp's tracing signal `on_request_headers_sent` (its public, documented hook
-into a request's phases) fires once a connection is made and the request is about to be
-written to it, with nothing awaited in between (`ClientRequest.send`). A middleware cannot tell:
-the total timeout reaches it as a cancellation, in either phase. Before the signal, nothing was
-sent; after it, the vendor may have read the write. The signal comes just before the bytes are
-handed to the transport, so a timeout in that instant is told as "may have been applied": the
-safe side of the two.
+into a request's phases) fires once a connection is made and the request is about to be written
+to it (`ClientRequest.send`: at once, or on Python 3.11 in a task started there, its next step).
+A middleware cannot tell: the total timeout reaches it as a cancellation, in either phase.
+Before the signal, nothing was sent; after it, the vendor may have read the write. The signal
+comes just before the bytes are handed to the transport, so a timeout in that instant is told
+as "may have been applied": the safe side of the two.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def connector(limit: int) -> aiohttp.TCPConnector:
 
 @dataclass
 class Sending:
-    """One request of a write sent once, as aiohttp's tracing saw it (its `trace_request_ctx`)."""
+    """One request of a write, as aiohttp's tracing saw it (its `trace_request_ctx`)."""
 
     sent: bool = False  # a connection was made, and the request began to go out on it
 
