@@ -252,3 +252,15 @@ class UpstreamSecurity(FHIRError):
 class UpstreamTimeout(FHIRError):
     status = 504
     code = "timeout"
+
+
+class WriteTimedOut(WriteUnconfirmed, UpstreamTimeout):
+    """A write the vendor may have applied, or did apply, whose answer did not come in time: it
+    was sent, and the vendor was slow to answer. Still a 504 (RFC 9110 section 15.6.5: the
+    gateway "did not receive a timely response from an upstream server"), but `processing`, as
+    `WriteUnconfirmed`, not `timeout`: that is a `transient` issue, "may be able to resubmit the
+    same content" (R4 valueset-issue-type), and a write resubmitted may be made twice. A write
+    whose time ran out before it was sent (connecting, or waiting for a connection) is an
+    `UpstreamTimeout`: certainly not applied."""
+
+    status = 504

@@ -20,6 +20,12 @@ refuses sends nothing, and takes no turn.
 A write sent once (no `Idempotency-Key`) goes on a connection of its own, never one the pool
 kept idle, and aiohttp does not send it again (gateway.upstream.sent_once): a vendor's server
 closing an idle connection as the write goes out failed it with nothing to say it was unread.
+Its time running out is told apart by whether it had gone out (`sent_once.Sending`): after, the
+vendor may have applied it (`WriteTimedOut`); before, it certainly was not (`UpstreamTimeout`).
+A write under an `Idempotency-Key` goes the same way, and is retried under its key: should
+every attempt fail, one that may have been applied is what the call says. The key is the
+gateway's, one per write it sends: the client's own resubmission comes under another, and the
+vendor would make it again.
 
 Redirects are followed here, not by aiohttp (`_redirected`): only on the vendor's own origin,
 so that neither its credentials nor a query naming a patient goes to another site; and a
@@ -42,14 +48,28 @@ from yarl import URL
 
 from gateway import jsonio
 from gateway.contract.resilience import Resilience
-from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnusable, VendorUnavailable, WriteUnconfirmed
+from gateway.errors import (
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnusable,
+    VendorUnavailable,
+    WriteTimedOut,
+    WriteUnconfirmed,
+)
 from gateway.shared.state import SharedState
 from gateway.text import content_charset, nfc
-from gateway.upstream import sent_once
+from gateway.upstream import cut_short, sent_once
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
-from gateway.upstream.retry import MIN_ATTEMPT, RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
+from gateway.upstream.retry import (
+    IDEMPOTENT_METHODS,
+    MIN_ATTEMPT,
+    RETRYABLE_STATUSES,
+    RetryBudget,
+    idempotent,
+    with_retries,
+)
 from gateway.upstream.sent import one_sent
 from gateway.upstream.tentative import is_tentative
 
@@ -122,7 +142,7 @@ class UpstreamClient:
     # Awaited before each attempt: the vendor's request limit (RateLimit.acquire), if it has one
     pace: Callable[[], Awaitable[None]] | None = None
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
-    _session_sent_once: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
+    _session_writes: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _detached: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)  # probes settling
     breaker: CircuitBreaker = field(init=False, repr=False)
     budget: RetryBudget = field(init=False, repr=False)
@@ -153,17 +173,22 @@ class UpstreamClient:
             self._session = self._new_session(aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30))
         return self._session
 
-    def _client_sent_once(self) -> aiohttp.ClientSession:
-        """The session of writes sent once: a new connection each (gateway.upstream.sent_once),
-        as many at a time as the pool's."""
-        if self._session_sent_once is None or self._session_sent_once.closed:
-            self._session_sent_once = self._new_session(
-                sent_once.connector(self.max_connections), middlewares=(sent_once.never_resent,)
+    def _client_writes(self) -> aiohttp.ClientSession:
+        """The session of writes: a new connection each (gateway.upstream.sent_once), as many at
+        a time as the pool's, each traced to tell whether it went out."""
+        if self._session_writes is None or self._session_writes.closed:
+            self._session_writes = self._new_session(
+                sent_once.connector(self.max_connections),
+                middlewares=(sent_once.never_resent,),
+                trace_configs=(sent_once.tracing(),),
             )
-        return self._session_sent_once
+        return self._session_writes
 
     def _new_session(
-        self, connector: aiohttp.TCPConnector, middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = ()
+        self,
+        connector: aiohttp.TCPConnector,
+        middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = (),
+        trace_configs: tuple[aiohttp.TraceConfig, ...] = (),  # none on the pool's: reads pay nothing
     ) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             base_url=None,
@@ -175,6 +200,7 @@ class UpstreamClient:
             skip_auto_headers=("User-Agent",),
             headers={"User-Agent": "fhir-gateway"},
             middlewares=middlewares,
+            trace_configs=list(trace_configs) or None,
         )
 
     async def request(
@@ -200,8 +226,13 @@ class UpstreamClient:
         # 503 "paused" of a breaker that other calls opened.
         last_failure: UpstreamResponse | UpstreamError | UpstreamTimeout | None = None
         tentative = is_tentative()
-        # Not retried (gateway.upstream.retry), so sent on a connection of its own (`_send`)
+        # Not retried (gateway.upstream.retry)
         once = not idempotent(method, send_headers)
+        # Keyed or not, on a connection of its own, traced: whether it went out (`_send`)
+        write = method.upper() not in IDEMPOTENT_METHODS
+        # An attempt of a keyed write that may have been applied, its answer lost: what the call
+        # says if the attempts after it fail too (a connection refused, a timeout before it went out)
+        perhaps_applied: WriteUnconfirmed | None = None
         ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
         async def outcome(failed: bool, probe: bool) -> None:
@@ -212,11 +243,13 @@ class UpstreamClient:
                 await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
-            nonlocal last_failure
+            nonlocal last_failure, perhaps_applied
             try:
                 answer = await one_attempt()
             except (UpstreamTimeout, UpstreamError) as failed:
                 last_failure = failed
+                if isinstance(failed, WriteUnconfirmed):
+                    perhaps_applied = failed
                 raise
             if answer.status >= 500:
                 last_failure = answer
@@ -263,7 +296,7 @@ class UpstreamClient:
                 now = time.monotonic()
                 ends_at = now + self.timeouts.total if ends_at is None else ends_at
                 left = max(ends_at - now, 0.001)
-                sending = self._send(method, url, params, body if body is not None else data, send_headers, left, once)
+                sending = self._send(method, url, params, body if body is not None else data, send_headers, left, write)
                 try:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
@@ -311,11 +344,19 @@ class UpstreamClient:
                     should_retry=_worth_another_attempt,
                 )
             except VendorUnavailable:  # never retried: the breaker refused a retry of this call
+                if perhaps_applied is not None:
+                    raise perhaps_applied from None
                 if last_failure is None:
                     raise
                 if isinstance(last_failure, UpstreamResponse):
                     return last_failure
                 raise last_failure from None
+            except (UpstreamError, UpstreamTimeout) as failed:
+                # The vendor holds an attempt it took under the key, which a later one failing
+                # before it went out does not undo (RFC 9110 section 9.2.2)
+                if perhaps_applied is not None and not isinstance(failed, WriteUnconfirmed):
+                    raise perhaps_applied from None
+                raise
 
         if method not in ("GET", "HEAD") or body is not None or data is not None:
             forget_reads()  # an idempotent write (Idempotency-Key) is a write all the same
@@ -363,7 +404,7 @@ class UpstreamClient:
         data: Any,
         headers: Mapping[str, str],
         total: float,
-        once: bool,
+        write: bool,
     ) -> UpstreamResponse:
         # The session's timeouts, or less in total (a retry); never `timeout=None`: no timeout at all.
         shorter: dict[str, Any] = {}
@@ -372,25 +413,45 @@ class UpstreamClient:
                 total=total, connect=self.timeouts.connect, sock_read=self.timeouts.read
             )
         applied = False  # a write answered 303: done, its answer to be read where it points
+        sending: sent_once.Sending | None = None  # whether a write has gone out
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                session = self._client_sent_once() if once else self._client()
+                session = self._client_writes() if write else self._client()
+                sending = sent_once.Sending() if write else None
                 async with session.request(
-                    method, url, params=params, data=data, headers=headers, allow_redirects=False, **shorter
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    allow_redirects=False,
+                    trace_request_ctx=sending,
+                    **shorter,
                 ) as response:
-                    payload = await response.read()
+                    # A write answered 2xx was applied, whatever becomes of its body
+                    taken = _APPLIED_UNREAD if applied else _TAKEN_UNREAD if write else None
+                    payload = await cut_short.body_of(response, taken)
                     target = _redirected(response)
                     if target is None:
+                        if applied and not 200 <= response.status < 300:
+                            # Not the write's answer: it was taken (the 303), and only this read failed
+                            raise WriteUnconfirmed(f"{_APPLIED_UNREAD} (HTTP {response.status})")
                         # aiohttp's own headers: case-insensitive (a vendor may send `retry-after`)
                         return UpstreamResponse(response.status, response.headers, payload)
                 url, params = target, None  # the Location carries the query it wants
                 if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
                     applied = applied or method not in ("GET", "HEAD")
-                    method, data, once = "GET", None, False  # a read now: the pool, and sent again if lost
+                    method, data, write = "GET", None, False  # a read now: the pool, and sent again if lost
+            if applied:
+                raise WriteUnconfirmed(_APPLIED_UNREAD)
             raise UpstreamUnusable("The vendor system redirected the request too many times")
         except TimeoutError:
-            if applied:
-                raise WriteUnconfirmed(_APPLIED_UNREAD) from None
+            if applied:  # a 504 as for the write's own answer (WriteTimedOut), the write taken
+                raise WriteTimedOut(_APPLIED_UNREAD) from None
+            if sending is not None and sending.sent:  # read by the vendor, perhaps applied (RFC 9110 section 9.2.2)
+                raise WriteTimedOut(
+                    "The vendor system did not answer the write in time; it may have been applied"
+                ) from None
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except sent_once.AnswerLost:
             raise WriteUnconfirmed(
@@ -404,13 +465,14 @@ class UpstreamClient:
     async def aclose(self) -> None:
         for task in list(self._detached):  # a probe still out when the gateway stops
             task.cancel()
-        for session in (self._session, self._session_sent_once):
+        for session in (self._session, self._session_writes):
             if session is not None and not session.closed:
                 await session.close()
         await asyncio.sleep(0)  # let aiohttp close transports before the loop ends
 
 
 _APPLIED_UNREAD = "The vendor system took the write, and the answer it pointed to could not be read"
+_TAKEN_UNREAD = "The vendor system took the write, and its answer could not be read in full"
 MAX_REDIRECTS = 3  # aiohttp's default is 10; a vendor's own redirect is one hop, a trailing slash
 
 
