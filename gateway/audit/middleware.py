@@ -13,8 +13,9 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
-from gateway.audit.events import AUDIT_PATIENT, Request, audit_event
+from gateway.audit.events import Request, audit_event
 from gateway.audit.health import AuditHealth
+from gateway.audit.patients import recorded_patients
 from gateway.audit.sequence import AuditSequence
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
@@ -89,10 +90,9 @@ class Audit:
         request = Request(
             method=scope["method"],
             path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
             request_id=request_id,
             client_address=client[0] if client else None,
-            patient=_patient_of(scope),
+            patients=recorded_patients(scope),
             location=location,
         )
         found: Any = scope.get("fhir.caller")
@@ -124,11 +124,6 @@ def _location_of(message: Message) -> str | None:
         if name.lower() == b"location":
             return str(value.decode("latin-1"))
     return None
-
-
-def _patient_of(scope: Scope) -> str | None:
-    found = scope.get(AUDIT_PATIENT)
-    return found if isinstance(found, str) else None
 
 
 def _request_id(scope: Scope) -> str:
