@@ -29,6 +29,9 @@ AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 # client ids. Beyond it the line says how many more patients it does not name
 # (PATIENTS_NOT_NAMED): incomplete, and said to be.
 MAX_PATIENTS = 12
+# Request scope key: the client whose valid token was refused for the tenant (gateway.auth.gate
+# TenantRefused), for the line's agent; the request's caller ("fhir.caller") is never set to it.
+REFUSED_CALLER = "fhir.audit.refused_caller"
 PATIENTS_NOT_NAMED = "urn:fhir-gateway:audit-patients-not-named"
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
 ENTITY_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
-from gateway.audit.events import Request, audit_event
+from gateway.audit.events import REFUSED_CALLER, Request, audit_event
 from gateway.audit.health import AuditHealth
 from gateway.audit.patients import recorded_patients
 from gateway.audit.sequence import AuditSequence
@@ -96,6 +96,8 @@ class Audit:
             location=location,
         )
         found: Any = scope.get("fhir.caller")
+        if not isinstance(found, Caller):  # refused for the tenant: the client all the same
+            found = scope.get(REFUSED_CALLER)
         caller = found if isinstance(found, Caller) else None
         event = audit_event(request, status, caller, tenants=self.tenants)
         if number is not None:
