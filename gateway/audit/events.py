@@ -32,6 +32,12 @@ MAX_PATIENTS = 12
 # Request scope key: the client whose valid token was refused for the tenant (gateway.auth.gate
 # TenantRefused), for the line's agent; the request's caller ("fhir.caller") is never set to it.
 REFUSED_CALLER = "fhir.audit.refused_caller"
+# The gateway's token endpoint (gateway.auth.server): each request there is an authentication,
+# audited as one. AUDIT_CLIENT, a request scope key: the registered client its assertion claims
+# to be (set once the assertion names one, proven or not).
+TOKEN_PATH = "/auth/token"
+AUDIT_CLIENT = "fhir.audit.client"
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 PATIENTS_NOT_NAMED = "urn:fhir-gateway:audit-patients-not-named"
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
 ENTITY_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
@@ -113,7 +119,7 @@ def audit_event(
             agent["altId"] = caller.subject
     if request.client_address:
         agent["network"] = dict(_network(request.client_address))  # a copy: the cached one stays as it is
-    moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    moment = _moment(now)
     extension: list[dict[str, Any]] = [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}]
     if len(patients) > MAX_PATIENTS:
         extension.append({"url": PATIENTS_NOT_NAMED, "valueInteger": len(patients) - MAX_PATIENTS})
@@ -132,7 +138,42 @@ def audit_event(
     }
 
 
+def authentication_event(
+    request: Request, status: int, client_id: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """A token request's AuditEvent: DICOM 110114 User Authentication, subtype 110122 Login
+    (R4 AuditEvent, its example-login; HIPAA 164.308(a)(5)(ii)(C) log-in monitoring), action E.
+    `client_id`: the registered client the assertion claims to be, named whether or not it was
+    proven (a replayed or wrongly signed assertion is a failed login of that client); None when it
+    names no registered client (the text sent is the client's, not ours to log). Never the
+    assertion, nor anything else of the form."""
+    agent: dict[str, Any] = {"requestor": True, "who": {"display": "unauthenticated"}}
+    if client_id is not None:
+        agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": client_id}}
+    if request.client_address:
+        agent["network"] = dict(_network(request.client_address))
+    return {
+        "resourceType": "AuditEvent",
+        "type": _AUTHENTICATION,
+        "subtype": _LOGIN,
+        "action": "E",
+        "recorded": _moment(now),
+        "outcome": "0" if status < 400 else "4" if status < 500 else "8",
+        "outcomeDesc": str(status),
+        "agent": [agent],
+        "source": {"observer": _OBSERVER},
+        "entity": [],
+        "extension": [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}],
+    }
+
+
+def _moment(now: datetime | None) -> str:
+    return (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 # Parts every line has, built once (serialized as they are, never changed).
+_AUTHENTICATION = {"system": DICOM, "code": "110114", "display": "User Authentication"}
+_LOGIN = [{"system": DICOM, "code": "110122", "display": "Login"}]
 _REST = {"system": AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"}
 _SUBTYPES = {kind: [{"system": INTERACTION, "code": kind}] for kind in _ACTION}
 _OBSERVER = {"display": "fhir-gateway"}

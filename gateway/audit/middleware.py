@@ -1,4 +1,5 @@
-"""The audit middleware: every `/fhir/` request leaves one line, written before its answer
+"""The audit middleware: every `/fhir/` request, and every token request (`/auth/token`: an
+authentication), leaves one line, written before its answer
 goes out, so that a request the sink cannot record is answered 503 instead (unless the
 operator chose `fail_open`, as the demo may)."""
 
@@ -13,7 +14,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
-from gateway.audit.events import REFUSED_CALLER, Request, audit_event
+from gateway.audit.events import (
+    AUDIT_CLIENT,
+    REFUSED_CALLER,
+    TOKEN_PATH,
+    Request,
+    audit_event,
+    authentication_event,
+)
 from gateway.audit.health import AuditHealth
 from gateway.audit.patients import recorded_patients
 from gateway.audit.sequence import AuditSequence
@@ -50,7 +58,7 @@ class Audit:
         self.health = health or AuditHealth()  # read by /readyz (gateway.observability.health)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/fhir/"):
+        if scope["type"] != "http" or not (scope["path"].startswith("/fhir/") or scope["path"] == TOKEN_PATH):
             await self.app(scope, receive, send)
             return
         request_id = str(scope.get("fhir.request_id") or _request_id(scope))  # gateway.observability sets it
@@ -95,11 +103,15 @@ class Audit:
             patients=recorded_patients(scope),
             location=location,
         )
-        found: Any = scope.get("fhir.caller")
-        if not isinstance(found, Caller):  # refused for the tenant: the client all the same
-            found = scope.get(REFUSED_CALLER)
-        caller = found if isinstance(found, Caller) else None
-        event = audit_event(request, status, caller, tenants=self.tenants)
+        if scope["path"] == TOKEN_PATH:
+            claimed = scope.get(AUDIT_CLIENT)
+            event = authentication_event(request, status, claimed if isinstance(claimed, str) else None)
+        else:
+            found: Any = scope.get("fhir.caller")
+            if not isinstance(found, Caller):  # refused for the tenant: the client all the same
+                found = scope.get(REFUSED_CALLER)
+            caller = found if isinstance(found, Caller) else None
+            event = audit_event(request, status, caller, tenants=self.tenants)
         if number is not None:
             event["extension"].append({"url": AUDIT_SEQUENCE, "valueInteger": number})
         try:

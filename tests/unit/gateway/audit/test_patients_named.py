@@ -27,11 +27,6 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
 
 
 @pytest.fixture
-def trail(tmp_path: Path) -> Path:
-    return tmp_path / "audit.jsonl"
-
-
-@pytest.fixture
 def backend() -> FakeBackend:
     backend = FakeBackend()
     backend.add_patient("p1", family="Nguyen")
