@@ -1,8 +1,9 @@
 """An audit line, shaped as a FHIR R4 AuditEvent (http://hl7.org/fhir/R4/auditevent.html).
 
 Who (the token's client and subject), what (the interaction, the resource type and id, and the
-patient a search or operation names), when, the outcome, and the request id. Never a name, a
-birth date or any other query value: only ids, which the gateway's own URLs already show.
+patients whose data it touched: gateway.audit.patients), when, the outcome, and the request id.
+Never a name, a birth date or any other query value: only ids, which the gateway's own URLs
+already show.
 """
 
 from __future__ import annotations
@@ -14,13 +15,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl
 
 from gateway.auth.decision import Caller
+from gateway.documents import ids
 from gateway.search.parse import is_fhir_id
 
 AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
-AUDIT_PATIENT = "fhir.audit.patient"  # request scope key: the patient a handler resolved the request to
+# At most this many patient entities on a line. A page of a search can hold hundreds of patients;
+# a line must stay one write below PIPE_BUF (4096 bytes on Linux, POSIX write(2)) so that lines
+# of several workers on one pipe never interleave (gateway.audit.sink.StdoutSink). An entity of
+# the longest FHIR id (64 characters) is about 200 bytes, the rest of a line about 1 kB with
+# 64-character client, user and request ids: 12 of them leave room for longer tenant names and
+# client ids. Beyond it the line says how many more patients it does not name
+# (PATIENTS_NOT_NAMED): incomplete, and said to be.
+MAX_PATIENTS = 12
+# Request scope key: the client whose valid token was refused for the tenant (gateway.auth.gate
+# TenantRefused), for the line's agent; the request's caller ("fhir.caller") is never set to it.
+REFUSED_CALLER = "fhir.audit.refused_caller"
+# The gateway's token endpoint (gateway.auth.server): each request there is an authentication,
+# audited as one (the client it claims to be: gateway.auth.server.CLAIMED_CLIENT).
+TOKEN_PATH = "/auth/token"
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
+PATIENTS_NOT_NAMED = "urn:fhir-gateway:audit-patients-not-named"
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
 ENTITY_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
 _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
@@ -43,10 +59,9 @@ class Request:
 
     method: str
     path: str
-    query: str
     request_id: str
     client_address: str | None
-    patient: str | None = None  # the patient the gateway resolved the request to (a body's too)
+    patients: tuple[str, ...] = ()  # those a handler applied or served (gateway.audit.patients)
     location: str | None = None  # the answer's Location: the record a create made (or matched)
 
 
@@ -91,14 +106,10 @@ def audit_event(
         entity.append({"what": {"reference": f"{resource_type}/{made}"}, "type": _type(resource_type)})
     elif resource_type:
         entity.append({"what": {"type": resource_type}, "type": _type(resource_type)})
-    patient = request.patient or _query_patient(request.query)
-    if patient is not None:
-        entity.append(
-            {
-                "what": {"reference": f"Patient/{patient}"},
-                "role": {"system": ENTITY_ROLE, "code": "1", "display": "Patient"},
-            }
-        )
+    # Never from the query: a parameter the interaction ignored would name whomever the client chose.
+    patients = dict.fromkeys((*_path_patient(resource_type, rest), *request.patients))
+    for patient in list(patients)[:MAX_PATIENTS]:
+        entity.append({"what": {"reference": f"Patient/{patient}"}, "role": _PATIENT_ROLE})
     agent: dict[str, Any] = {"requestor": True, "who": {"display": "unauthenticated"}}
     if caller is not None:
         agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": caller.client_id}}
@@ -106,7 +117,10 @@ def audit_event(
             agent["altId"] = caller.subject
     if request.client_address:
         agent["network"] = dict(_network(request.client_address))  # a copy: the cached one stays as it is
-    moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    moment = _moment(now)
+    extension: list[dict[str, Any]] = [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}]
+    if len(patients) > MAX_PATIENTS:
+        extension.append({"url": PATIENTS_NOT_NAMED, "valueInteger": len(patients) - MAX_PATIENTS})
     return {
         "resourceType": "AuditEvent",
         "type": _REST,
@@ -118,14 +132,50 @@ def audit_event(
         "agent": [agent],
         "source": {"site": tenant, "observer": _OBSERVER},
         "entity": entity,
+        "extension": extension,
+    }
+
+
+def authentication_event(
+    request: Request, status: int, client_id: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """A token request's AuditEvent: DICOM 110114 User Authentication, subtype 110122 Login
+    (R4 AuditEvent, its example-login; HIPAA 164.308(a)(5)(ii)(C) log-in monitoring), action E.
+    `client_id`: the registered client the assertion claims to be, named whether or not it was
+    proven (a replayed or wrongly signed assertion is a failed login of that client); None when it
+    names no registered client (the text sent is the client's, not ours to log). Never the
+    assertion, nor anything else of the form."""
+    agent: dict[str, Any] = {"requestor": True, "who": {"display": "unauthenticated"}}
+    if client_id is not None:
+        agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": client_id}}
+    if request.client_address:
+        agent["network"] = dict(_network(request.client_address))
+    return {
+        "resourceType": "AuditEvent",
+        "type": _AUTHENTICATION,
+        "subtype": _LOGIN,
+        "action": "E",
+        "recorded": _moment(now),
+        "outcome": "0" if status < 400 else "4" if status < 500 else "8",
+        "outcomeDesc": str(status),
+        "agent": [agent],
+        "source": {"observer": _OBSERVER},
+        "entity": [],
         "extension": [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}],
     }
 
 
+def _moment(now: datetime | None) -> str:
+    return (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 # Parts every line has, built once (serialized as they are, never changed).
+_AUTHENTICATION = {"system": DICOM, "code": "110114", "display": "User Authentication"}
+_LOGIN = [{"system": DICOM, "code": "110122", "display": "Login"}]
 _REST = {"system": AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"}
 _SUBTYPES = {kind: [{"system": INTERACTION, "code": kind}] for kind in _ACTION}
 _OBSERVER = {"display": "fhir-gateway"}
+_PATIENT_ROLE = {"system": ENTITY_ROLE, "code": "1", "display": "Patient"}
 
 
 def _type(resource_type: str) -> dict[str, str]:
@@ -145,17 +195,18 @@ def _located(location: str | None, resource_type: str | None) -> str | None:
     return None
 
 
-def _query_patient(query: str) -> str | None:
-    """The patient id a search or operation names (`patient`, `subject`: ids, not PHI)."""
-    if not query:
-        return None
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        # patient=, subject=, subject:Patient=: a chained `subject:Patient.family=` is a name.
-        if name in ("patient", "subject", "patient:Patient", "subject:Patient"):
-            identifier = value.rstrip("/").rpartition("/")[2]
-            if is_fhir_id(identifier):
-                return identifier
-    return None
+def _path_patient(resource_type: str | None, rest: list[str]) -> tuple[str, ...]:
+    """The patient the path asks for: `Patient/[id]` (its read, history, operations...), or the
+    patient of a generated CCD `Binary/ccd-p….[id]` (gateway.documents.ids), whatever the outcome."""
+    if len(rest) < 2 or not is_fhir_id(rest[1]):
+        return ()
+    if resource_type == "Patient":
+        return (rest[1],)
+    if resource_type == "Binary" and ids.is_generated(rest[1]):
+        document = ids.parse(rest[1])
+        if document is not None and document.patient is not None and is_fhir_id(document.patient):
+            return (document.patient,)
+    return ()
 
 
 @lru_cache(maxsize=1024)  # a client's address repeats from request to request

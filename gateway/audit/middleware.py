@@ -1,4 +1,5 @@
-"""The audit middleware: every `/fhir/` request leaves one line, written before its answer
+"""The audit middleware: every `/fhir/` request, and every token request (`/auth/token`: an
+authentication), leaves one line, written before its answer
 goes out, so that a request the sink cannot record is answered 503 instead (unless the
 operator chose `fail_open`, as the demo may)."""
 
@@ -13,11 +14,19 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
-from gateway.audit.events import AUDIT_PATIENT, Request, audit_event
+from gateway.audit.events import (
+    REFUSED_CALLER,
+    TOKEN_PATH,
+    Request,
+    audit_event,
+    authentication_event,
+)
 from gateway.audit.health import AuditHealth
+from gateway.audit.patients import recorded_patients
 from gateway.audit.sequence import AuditSequence
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
+from gateway.auth.server import CLAIMED_CLIENT
 from gateway.observability.context import refused_status
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.response_headers import set_header
@@ -49,7 +58,7 @@ class Audit:
         self.health = health or AuditHealth()  # read by /readyz (gateway.observability.health)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/fhir/"):
+        if scope["type"] != "http" or not (scope["path"].startswith("/fhir/") or scope["path"] == TOKEN_PATH):
             await self.app(scope, receive, send)
             return
         request_id = str(scope.get("fhir.request_id") or _request_id(scope))  # gateway.observability sets it
@@ -89,15 +98,20 @@ class Audit:
         request = Request(
             method=scope["method"],
             path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
             request_id=request_id,
             client_address=client[0] if client else None,
-            patient=_patient_of(scope),
+            patients=recorded_patients(scope),
             location=location,
         )
-        found: Any = scope.get("fhir.caller")
-        caller = found if isinstance(found, Caller) else None
-        event = audit_event(request, status, caller, tenants=self.tenants)
+        if scope["path"] == TOKEN_PATH:
+            claimed = scope.get(CLAIMED_CLIENT)
+            event = authentication_event(request, status, claimed if isinstance(claimed, str) else None)
+        else:
+            found: Any = scope.get("fhir.caller")
+            if not isinstance(found, Caller):  # refused for the tenant: the client all the same
+                found = scope.get(REFUSED_CALLER)
+            caller = found if isinstance(found, Caller) else None
+            event = audit_event(request, status, caller, tenants=self.tenants)
         if number is not None:
             event["extension"].append({"url": AUDIT_SEQUENCE, "valueInteger": number})
         try:
@@ -124,11 +138,6 @@ def _location_of(message: Message) -> str | None:
         if name.lower() == b"location":
             return str(value.decode("latin-1"))
     return None
-
-
-def _patient_of(scope: Scope) -> str | None:
-    found = scope.get(AUDIT_PATIENT)
-    return found if isinstance(found, str) else None
 
 
 def _request_id(scope: Scope) -> str:

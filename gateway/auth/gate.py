@@ -62,6 +62,16 @@ class _Issuer:
     introspector: Introspector | None = None  # opaque tokens: ask the issuer (RFC 7662)
 
 
+class TenantRefused(Forbidden):
+    """A valid token whose client may not use the tenant (a 403, RFC 6750 §3.1 insufficient_scope).
+    `caller` is who it speaks for, for the audit line alone (HIPAA 164.312(b): a refused attempt
+    is recorded with who made it); never a caller of this tenant."""
+
+    def __init__(self, diagnostics: str, caller: Caller) -> None:
+        super().__init__(diagnostics)
+        self.caller = caller
+
+
 class Gate:
     def __init__(self, settings: Settings, shared: SharedState | None = None) -> None:
         """`shared`: where the token endpoint remembers assertion ids, so that a replay is caught
@@ -154,7 +164,10 @@ class Gate:
             # for other reasons" (RFC 7519 section 4.1.3: it MUST be rejected).
             tenants = claims.get("tenants")
             if not isinstance(tenants, list) or tenant not in tenants:
-                raise Forbidden(f"This access token's client may not use tenant '{tenant}'")
+                named = frozenset(str(t) for t in tenants) if isinstance(tenants, list) else frozenset()
+                raise TenantRefused(
+                    f"This access token's client may not use tenant '{tenant}'", caller_from(claims, named)
+                )
             return caller_from(claims, frozenset(str(t) for t in tenants))
         return caller_from(claims, frozenset({tenant}), issuer.patient_claim)
 

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,9 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("RS384", "ES384")
 MAX_ASSERTION_LIFETIME = 300  # SMART Backend Services: exp no more than five minutes ahead
 SKEW = 30  # seconds
+# Request scope key: the registered client a token request's assertion claims to be, set once it
+# names one, proven or not; the audit line of the request names it (gateway.audit.events).
+CLAIMED_CLIENT = "fhir.audit.client"
 
 
 class OAuthError(Exception):
@@ -97,7 +100,7 @@ class TokenServer:
                     "invalid_request",
                     "authenticate with client_assertion alone, not a client secret or Authorization header too",
                 )
-            answer = await self._grant(form)
+            answer = await self._grant(form, request.scope)
         except UnicodeDecodeError:
             return _error(OAuthError("invalid_request", "the form is not UTF-8"))
         except OAuthError as exc:
@@ -111,7 +114,9 @@ class TokenServer:
     async def jwks(self, request: Request) -> Response:
         return JSONResponse(self.signing.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
-    async def _grant(self, form: Mapping[str, str]) -> dict[str, Any]:
+    async def _grant(self, form: Mapping[str, str], scope: MutableMapping[str, Any]) -> dict[str, Any]:
+        """`scope`: the request's, where the client the assertion claims to be is put for the
+        audit line (gateway.audit.events.authentication_event)."""
         if form.get("grant_type") != "client_credentials":
             raise OAuthError("unsupported_grant_type", "this endpoint takes grant_type=client_credentials")
         if form.get("client_assertion_type") != ASSERTION_TYPE:
@@ -119,7 +124,7 @@ class TokenServer:
         assertion = form.get("client_assertion")
         if not assertion:
             raise OAuthError("invalid_request", "client_assertion is missing")
-        client = await self._authenticate(assertion)
+        client = await self._authenticate(assertion, scope)
         named = form.get("client_id")
         if named is not None and named != client.client_id:
             # RFC 7521 section 4.2: a client_id sent beside the assertion must name its client.
@@ -144,7 +149,7 @@ class TokenServer:
             "scope": granted,
         }
 
-    async def _authenticate(self, assertion: str) -> RegisteredClient:
+    async def _authenticate(self, assertion: str, scope: MutableMapping[str, Any]) -> RegisteredClient:
         invalid = OAuthError("invalid_client", "the client assertion is not acceptable")
         try:
             header = jwt.get_unverified_header(assertion)
@@ -154,6 +159,7 @@ class TokenServer:
         client = self.clients.get(str(unverified.get("iss")))
         if client is None:
             raise OAuthError("invalid_client", "unknown client")
+        scope[CLAIMED_CLIENT] = client.client_id  # claimed, not yet proven: a failure is that client's
         algorithm = header.get("alg")
         if algorithm not in ASSERTION_ALGORITHMS:
             raise OAuthError("invalid_client", "client assertions must be signed with RS384 or ES384")

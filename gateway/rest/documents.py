@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import jsonio
-from gateway.audit.events import AUDIT_PATIENT
+from gateway.audit.patients import patient_of, record_patients
 from gateway.auth.enforce import Access
 from gateway.ccd.codes import SECTION_KEYS
 from gateway.ccd.html import render_html
@@ -195,7 +195,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     links = [("self", f"{base}/DocumentReference/$docref?{urlencode(sorted(given.items()))}")]
     if elsewhere:
         return _bundle(fmt, base, [], links, notes=notes)
-    request.scope[AUDIT_PATIENT] = patient_id
+    record_patients(request.scope, (patient_id,))  # the patient applied, as asked
     if allowed.patient not in (None, patient_id):
         return _bundle(fmt, base, [], links, notes=notes)  # another patient, to a confined caller: as if missing
     try:
@@ -331,6 +331,8 @@ def document_response(
     """A CDA document as the client asked: the Binary resource (FHIR JSON), the HTML page, or XML.
     The caller has refused a format the document does not have (`check_document_format`),
     before the work of fetching or rendering it."""
+    if isinstance(content, Rendered):  # whose record the document is, for the audit line
+        record_patients(request.scope, (patient_of(content.request.patient),))
     xml = content.xml if isinstance(content, Rendered) else content
     q = request.query_params
     accept = request.headers.get("accept")

@@ -12,6 +12,7 @@ from dataclasses import replace
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.audit.patients import patient_of, record_patients
 from gateway.auth.enforce import read_within
 from gateway.auth.scopes import Permission
 from gateway.cache import is_stale
@@ -70,6 +71,7 @@ async def read(request: Request) -> Response:
     if request.headers.get("if-match") is not None or request.headers.get("if-unmodified-since") is not None:
         # RFC 9110 section 13.2.2: evaluated on any method, before If-None-Match (a 412, not 304).
         check(replace(preconditions(request.headers), if_none_match=None), resource)
+    record_patients(request.scope, (patient_of(resource),))  # whose record is served (its subject)
     # As a search reads them: `_elements` repeated adds names; `_summary` is given once.
     elements = tuple(e for value in params.getlist("_elements") for e in value.split(",") if e)
     if len(params.getlist("_summary")) > 1:
@@ -135,6 +137,7 @@ async def _binary_content(request: Request) -> Response:
     binary = await provider.read(resource_id)
     await check_vendor_binary(request, tenant, binary)
     _check_version(request, "Binary", resource_id, binary)
+    record_patients(request.scope, (patient_of(binary),))  # its securityContext's patient, if one
     content_type = str(binary.get("contentType") or "application/octet-stream")
     cda = is_cda(content_type)
     check_document_format(format_param, accept, CDA_FORMATS if cda else file_formats(content_type))

@@ -15,6 +15,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from gateway.audit.events import REFUSED_CALLER
+from gateway.auth.gate import TenantRefused
 from gateway.contract import Interaction
 from gateway.errors import MethodNotAllowed, NotFound, UpstreamTimeout
 from gateway.rest.capability_endpoint import metadata, smart_configuration_endpoint
@@ -55,7 +57,13 @@ def _dispatch(
         check_query_encoding(request.scope["query_string"], "query")
         tenant = tenant_of(request)
         if not public:
-            request.scope["fhir.caller"] = await state(request).gate.caller(request.headers, tenant.name)
+            try:
+                request.scope["fhir.caller"] = await state(request).gate.caller(request.headers, tenant.name)
+            except TenantRefused as refused:
+                # Under its own key, which only the audit line reads: nothing may take the
+                # client for a caller of this tenant, but the trail names who was refused.
+                request.scope[REFUSED_CALLER] = refused.caller
+                raise
         resource_type = request.path_params.get("type")
         provider = None
         if resource_type is not None:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.audit.events import AUDIT_PATIENT
+from gateway.audit.patients import patient_of, record_patients
 from gateway.auth.enforce import narrow_search
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction
@@ -94,15 +94,18 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     common = patients_in_common(query) if query is not None else None
     if query is not None and common is not None and len(common) == 1:
         query = to_one_patient(query, next(iter(common)))
-    named = {
-        v.id
-        for p in (query.params if query is not None else ())
-        if p.name in ("patient", "subject")
-        for v in p.values
-        if isinstance(v, ReferenceValue) and v.type in (None, "Patient")
-    }
-    if len(named) == 1:  # the audit line says whose records were searched, form bodies included
-        request.scope[AUDIT_PATIENT] = named.pop()
+    # The audit line names the patients the parsed condition confines the search to (form
+    # bodies included), as asked, whatever then comes of it; then those of the results served.
+    record_patients(
+        request.scope,
+        (
+            v.id
+            for p in (query.params if query is not None else ())
+            if p.name in ("patient", "subject")
+            for v in p.values
+            if isinstance(v, ReferenceValue) and v.type in (None, "Patient")
+        ),
+    )
     fingerprint = search_fingerprint(tenant.name, caller(request).key, support.type, parsed.link_params)
     kept = passthrough(items)
 
@@ -167,6 +170,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
             raise unfollowable(url(rest.tokens.issue(fingerprint, replace(page.next, history=()))), "next")
         links.append(("next", onward))
     resources = [shape(r, cut) for r in page.resources]
+    record_patients(request.scope, (patient_of(r) for r in page.resources))
     bundle = searchset(
         base=base, resources=resources, links=links, total=total, warnings=page.warnings, notes=(*notes, *page.notes)
     )

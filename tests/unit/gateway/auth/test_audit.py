@@ -245,5 +245,5 @@ def test_a_line_the_sink_fails_to_write_in_any_way_is_a_503(
 def test_the_network_address_is_typed_an_ip_address_only_when_it_is_one(address: str, expected: dict[str, str]) -> None:
     # R4 AuditEvent.agent.network.type 2 is "IP Address": a proxy-supplied text that is none is
     # recorded as claimed, untyped.
-    request = AuditRequest(method="GET", path="/fhir/t/Patient", query="", request_id="r" * 16, client_address=address)
+    request = AuditRequest(method="GET", path="/fhir/t/Patient", request_id="r" * 16, client_address=address)
     assert audit_event(request, 200, None)["agent"][0]["network"] == expected
