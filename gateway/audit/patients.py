@@ -42,7 +42,7 @@ def record_patients(scope: MutableMapping[str, Any], patients: Iterable[str | No
     found = scope.get(AUDIT_PATIENT)
     named: dict[str, None] = found if isinstance(found, dict) else {}
     for patient in patients:
-        if patient is not None and is_fhir_id(patient):
+        if patient is not None and patient not in named and is_fhir_id(patient):  # a page: one patient, often
             named[patient] = None
     scope[AUDIT_PATIENT] = named
 

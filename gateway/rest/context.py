@@ -110,8 +110,24 @@ def provider_for(tenant: Tenant, resource_type: str, interaction: Interaction) -
 
 
 def response_format(request: Request) -> Format:
+    return negotiate(query_value(request, "_format"), header_value(request, "accept"), query_value(request, "_pretty"))
+
+
+# Starlette's `Headers` and `QueryParams` take `get` from `Mapping`, which raises and catches a
+# KeyError for each name absent, and most names asked on every request are absent (`_format`,
+# `_pretty`, `If-Match`...): asked whether it is there first, nothing is raised.
+
+
+def header_value(request: Request, name: str) -> str | None:
+    """The request's first `name` header field (lower case), or None: `request.headers.get(name)`."""
+    headers = request.headers
+    return headers[name] if name in headers else None  # noqa: SIM401 (the point: no KeyError)
+
+
+def query_value(request: Request, name: str) -> str | None:
+    """The query's first `name` parameter, or None: `request.query_params.get(name)`."""
     params = request.query_params
-    return negotiate(params.get("_format"), request.headers.get("accept"), params.get("_pretty"))
+    return params[name] if name in params else None  # noqa: SIM401 (the point: no KeyError)
 
 
 def prefer(request: Request) -> Prefer:

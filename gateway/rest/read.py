@@ -23,8 +23,10 @@ from gateway.http_dates import http_date, one_http_date
 from gateway.rest.context import (
     check_id,
     check_version_id,
+    header_value,
     prefer,
     provider_for,
+    query_value,
     reach,
     respond,
     response_format,
@@ -50,7 +52,7 @@ async def read(request: Request) -> Response:
     # A generated document is CDA (its XML, or its page); a vendor's file is of a type not yet known.
     content = CDA_REPRESENTATIONS if resource_type == "Binary" and ids.is_generated(request.path_params["id"]) else None
     if resource_type == "Binary" and not wants_binary_resource(
-        params.get("_format"), request.headers.get("accept"), content
+        query_value(request, "_format"), header_value(request, "accept"), content
     ):
         return await _binary_content(request)
     fmt = response_format(request)
@@ -68,7 +70,7 @@ async def read(request: Request) -> Response:
         allowed = reach(request, provider, Permission.READ, tenant.context.timezone)
         resource = await read_within(allowed, provider.read, resource_id)
     _check_version(request, resource_type, resource_id, resource)
-    if request.headers.get("if-match") is not None or request.headers.get("if-unmodified-since") is not None:
+    if header_value(request, "if-match") is not None or header_value(request, "if-unmodified-since") is not None:
         # RFC 9110 section 13.2.2: evaluated on any method, before If-None-Match (a 412, not 304).
         check(replace(preconditions(request.headers), if_none_match=None), resource)
     record_patients(request.scope, (patient_of(resource),))  # whose record is served (its subject)
@@ -76,7 +78,7 @@ async def read(request: Request) -> Response:
     elements = tuple(e for value in params.getlist("_elements") for e in value.split(",") if e)
     if len(params.getlist("_summary")) > 1:
         raise InvalidRequest("Parameter _summary given more than once", expression="_summary")
-    summary = params.get("_summary") or None
+    summary = query_value(request, "_summary") or None
     if summary not in (None, "true", "text", "data", "false"):
         raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
     # Under lenient handling, what `_elements` names that cannot be applied as asked is not said:

@@ -189,6 +189,8 @@ def _parse_sort(value: str | None, support: ResourceSupport, refuse: Callable[[s
 def _split_values(value: str) -> list[str]:
     """Split on the commas that are not escaped, then unescape (search.html#escaping: `\\,` is a
     comma in a value, `\\\\` a backslash, so the comma after `\\\\` separates values)."""
+    if "\\" not in value:  # nothing escaped (nearly always): every comma separates
+        return value.split(",")
     parts: list[str] = []
     position = 0
     while True:

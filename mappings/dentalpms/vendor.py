@@ -135,7 +135,9 @@ def _measurement(value: Any) -> str | None:
     for none (module docstring), never a measurement; served, it would be a blood pressure of
     0/0 mm[Hg] or a weight of 0 lb."""
     text = _decimal(value)
-    return None if text is None or decimal.Decimal(text) <= 0 else text
+    # Not positive: a minus sign, or no digit but zeros (`0`, `0.0`, `+.0`, `-0`); read from the
+    # text, as `Decimal(text) <= 0` reads it, without making the Decimal.
+    return None if text is None or text.startswith("-") or not text.lstrip("+").strip("0.") else text
 
 
 def _fail(problem: str) -> Any:
