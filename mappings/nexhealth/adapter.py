@@ -118,7 +118,11 @@ Where the docs are silent
   `"patient.bio.city" must be a string`) is not sent so again, and named as kept. An edit
   refused for a field a create requires that it left out (the create's validation reused) is
   sent whole from then on (`_edit_whole`). A write's answer without `bio` (a relation the
-  answer does not load) is no patient to serve: it is read again.
+  answer does not load) is no patient to serve: it is read again. Nor is it said which
+  location's patients an edit reaches: one may find only those of its `location_id`, as a read
+  may, while a tenant not `location_strict` reads the institution's. An edit of a patient whose
+  `location_ids` do not hold the tenant's is sent at the patient's own location; where
+  NexHealth names none and refuses the edit (404, 403), the client is told why (409).
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -1308,6 +1312,7 @@ class NexHealthAdapter:
         extra: dict[str, Any],
         accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any]]],
         before: dict[str, Any] | None = None,
+        location: str | None = None,
     ) -> tuple[dict[str, Any], BodyShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
@@ -1327,7 +1332,8 @@ class NexHealthAdapter:
         is NexHealth failing (a 502 saying so). A write that failed made no patient (the enum
         raises before saving); one that did is met as a duplicate by the next, and said so.
 
-        An edit (`before`: the patient as read) sends only what changes it (`_edit_body`)."""
+        An edit (`before`: the patient as read) sends only what changes it (`_edit_body`), at
+        `location` where that is not the tenant's (`_patch`)."""
         spellings = await self._spellings(fields)
         gender = str((fields.get("bio") or {}).get("gender") or "")  # `Male`, `Female` or `Other`
         has_gender = bool(gender) and (before is None or "bio.gender" in _differing(before, fields))
@@ -1354,7 +1360,7 @@ class NexHealthAdapter:
                     body = _write_body(shape, written, extra)
                     try:
                         with tentative() if guessing else nullcontext():
-                            envelope = await self._send_write(method, path, body)
+                            envelope = await self._send_write(method, path, body, location)
                     except VendorFailed as exc:
                         if not guessing:
                             raise
@@ -1451,31 +1457,48 @@ class NexHealthAdapter:
         # The doubled body without what it named is the shape NexHealth takes: that one next.
         return sorted(left, key=lambda other: other != _doubled_without(shape, unknown))
 
-    async def _send_write(self, method: str, path: str, body: dict[str, Any]) -> Envelope:
+    async def _send_write(self, method: str, path: str, body: dict[str, Any], location: str | None = None) -> Envelope:
         """Send a patient write; with the tenant's scope (`location_id`, `subdomain`) in its body
         too where NexHealth has wanted it there. The docs require them of a search, in its query
         (where the client always sends them), and show no write request: an implementation may
         read a write's from its body alone (Express's `req.body.location_id`). A refusal naming
         one of them sends the write again once with them at the body's top level; that taken (or
         refused for something else), this method's writes carry them from then on. They are not
-        sent in every body: a schema refusing unknown keys (Joi's) would refuse them there."""
+        sent in every body: a schema refusing unknown keys (Joi's) would refuse them there.
+        `location`, where given, is sent instead of the tenant's (an edit of a patient of
+        another location, `_patch`)."""
         in_body = self._scope_in_body.get(method)
         if in_body is not None:
-            return await self.client.request(method, path, json={**in_body, **body})
+            scope = {**in_body, **self._scope_at(in_body, location)}
+            return await self._sent_at(method, path, {**scope, **body}, location)
         try:
-            return await self.client.request(method, path, json=body)
+            return await self._sent_at(method, path, body, location)
         except InvalidRequest as exc:
             named = self._scope_named(exc.diagnostics)
             if not named:
                 raise
         try:
-            envelope = await self.client.request(method, path, json={**named, **body})
+            scope = {**named, **self._scope_at(named, location)}
+            envelope = await self._sent_at(method, path, {**scope, **body}, location)
         except InvalidRequest as exc:
             if not self._scope_named(exc.diagnostics):  # what it wanted was given: another refusal
                 self._scope_in_body[method] = named
             raise
         self._scope_in_body[method] = named
         return envelope
+
+    async def _sent_at(self, method: str, path: str, body: dict[str, Any], location: str | None) -> Envelope:
+        """`body` sent, with `location` as the query's `location_id` where given."""
+        if location is None:
+            return await self.client.request(method, path, json=body)
+        return await self.client.request(method, path, params={"location_id": location}, json=body)
+
+    @staticmethod
+    def _scope_at(scope: Mapping[str, str | int], location: str | None) -> dict[str, str | int]:
+        """`scope`'s `location_id` as `location`, where `scope` holds one and `location` is given."""
+        if location is None or "location_id" not in scope:
+            return {}
+        return {"location_id": int(location) if location.isdigit() else location}
 
     def _scope_named(self, diagnostics: str) -> dict[str, str | int]:
         """The tenant's scope parameters a refusal names as wanted, as a write's body would carry
@@ -1670,21 +1693,41 @@ class NexHealthAdapter:
             return edited
 
         path = f"/patients/{patient_id}"
+        # The patient's own location where the tenant's is not among its `location_ids`: an edit
+        # may reach only the patients of its `location_id` (below), as a search is "performed in
+        # the context of a location" (nexhealth-patients.txt). Every reading takes it there.
+        location = _home_location(before, self.client.location_id)
         try:
             try:
-                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
+                edited, self._patch_shape = await self._write(
+                    "PATCH", path, fields, shapes, {}, applied, before, location
+                )
             except Duplicate:
                 # `bio` sent whole re-sent its unchanged phone: a duplicate check that does not
                 # leave out the patient edited finds the patient itself. Sent again without it.
                 if self._edit_meets_itself or "bio.phone_number" in _differing(before, fields) or not changes_bio:
                     raise
                 self._edit_meets_itself = True
-                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
+                edited, self._patch_shape = await self._write(
+                    "PATCH", path, fields, shapes, {}, applied, before, location
+                )
             if changes_bio:
                 self._bio_patch_shape = self._patch_shape
         except Duplicate:
             raise Conflict(
                 "NexHealth already has another patient with that information (email, phone, or name and birth date)"
+            ) from None
+        except (NotFound, UpstreamSecurity):
+            # A 404 (or a 403 a fresh token met too) of a patient just read: an edit scoped to its
+            # `location_id` (a Rails `set_patient` shared with the read, a Pundit policy) and a
+            # patient of another location that NexHealth does not name (no `location_ids`). Read
+            # as "does not exist" the client was told to create it; as the credentials, a 502.
+            if location is not None or await self._at_this_location(before):
+                raise
+            raise Conflict(
+                f"NexHealth edits Patient/{patient_id} only at its own location, which it does not name, and "
+                f"not at this tenant's (location {self.client.location_id}): the edit was not made. Edit the "
+                "patient through a tenant of its location."
             ) from None
         except _Refused as refused:
             partly = any(isinstance(e, _NotApplied) for e in refused.errors)
@@ -1810,6 +1853,15 @@ def _answered_whole(patient: dict[str, Any]) -> bool:
     was, the patient had no birth date or phone and gender `unknown`, and an edit named the
     phone it stored as not stored."""
     return bool(patient.get("first_name") or patient.get("last_name")) and patient.get("bio") is not None
+
+
+def _home_location(patient: dict[str, Any], tenant_location: str) -> str | None:
+    """The location an edit of `patient` is sent at instead of the tenant's: its first one,
+    where its `location_ids` are given and do not hold the tenant's; else None (the tenant's)."""
+    held = patient.get("location_ids")
+    if not held or not tenant_location.isdigit() or int(tenant_location) in held:
+        return None
+    return str(held[0])
 
 
 def _flag_of(patient: dict[str, Any], flag: str) -> Any:

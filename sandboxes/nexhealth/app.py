@@ -102,6 +102,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``patient_show="listed"|"absent"|"location"``: ``GET /patients/{id}`` answered, or an unmatched
   route (the docs document search, create and PATCH only; ``PATCH /patients/{id}`` stays), or
   answered for the patients of its ``location_id`` only.
+- ``edit_scope="institution"|"location"|"location_forbidden"``: ``PATCH /patients/{id}`` edits
+  any patient of the institution, or only those of its ``location_id`` (404 for another's), or
+  refuses another location's patient 403.
 - ``edit_duplicates="others"|"self_included"``: an edit's duplicate check compares it with
   the other patients, or an edit's ``email`` and phone with every patient, itself included.
 - ``edit_bio="merged"|"replaced"``: an edit's ``bio`` changes the fields it holds, or

@@ -131,6 +131,13 @@ UnknownKeys = Literal["ignored", "refused"]
 # (a Pundit policy or CanCanCan ability checking the patient's locations, whose `NotAuthorizedError`
 # and `AccessDenied` are answered 403 Forbidden): the patient is there, only not at that location.
 PatientShow = Literal["listed", "absent", "location", "location_forbidden"]
+# Which patients `PATCH /patients/{id}` finds: any of the institution's ("institution"), or only
+# those of its `location_id` ("location": the Rails scaffold's `before_action :set_patient` shared
+# by `show` and `update`, a `current_location.patients.find(params[:id])`, answering 404), or such
+# an edit refused 403 ("location_forbidden": a Pundit `authorize @patient, :update?` checking the
+# patient's locations). The docs say a search "is always performed in the context of a location"
+# and say of an edit only that it is made "via PATCH": nothing says which location's patients it reaches.
+EditScope = Literal["institution", "location", "location_forbidden"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
@@ -225,6 +232,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
     "patient_show": ("listed", "absent", "location", "location_forbidden"),
+    "edit_scope": ("institution", "location", "location_forbidden"),
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
@@ -459,6 +467,13 @@ class Reading:
       list not ``location_strict`` holds the whole institution's and an edit finds any. Or
       ``"location_forbidden"``: such a read is 403 ``["You are not authorized to view this
       patient at this location"]`` (Pundit's ``NotAuthorizedError`` answered 403).
+    - ``edit_scope``: ``PATCH /patients/{id}`` edits any patient of the institution
+      (``"institution"``), or only one of its ``location_id`` (``"location"``: 404 ``["Patient
+      not found"]`` for a patient of another location, as ``patient_show="location"`` reads; a
+      Rails scaffold's ``set_patient`` serves both routes), or refuses such an edit 403
+      (``"location_forbidden"``: ``["You are not authorized to edit this patient at this
+      location"]``, a Pundit policy). The patient is there, at its own location, where the same
+      edit sent with that ``location_id`` is made.
     - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
       phone, or its name and birth date another patient's), or, under ``"self_included"``,
       an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited
@@ -577,6 +592,7 @@ class Reading:
     edit_location: EditLocation = "query"
     unknown_keys: UnknownKeys = "ignored"
     patient_show: PatientShow = "listed"
+    edit_scope: EditScope = "institution"
     edit_duplicates: EditDuplicates = "others"
     edit_bio: EditBio = "merged"
     appointment_times: AppointmentTimes = "utc"

@@ -382,12 +382,16 @@ class NexHealthApi:
             params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"}, truthy=self._truthy)
             params.require("subdomain")
             self.check_subdomain(params)
-            self.body_location(raw)
+            location = self.body_location(raw)
         else:
             params = QueryParameters(request.query_params, _CREATE_PARAMS, truthy=self._truthy)
-            self.scope(params)
+            location = self.scope(params)
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
+        if row is not None and self.reading.edit_scope != "institution" and location not in row.doc["location_ids"]:
+            if self.reading.edit_scope == "location_forbidden":  # Pundit's `authorize @patient, :update?`
+                raise ApiError(403, ["You are not authorized to edit this patient at this location"])
+            row = None  # another location's: not among this location's patients
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
         reading = self.reading

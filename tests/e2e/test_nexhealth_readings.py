@@ -91,8 +91,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # searched as Rails casts "1964-05-03" for it: Eastern midnight, which no stored one is.
         "birth_dates": "zoned",
         "birth_search": "instant",
-        # Rails' `current_location.patients.find(id)`: a read finds only its location's patients.
+        # Rails' `current_location.patients.find(id)`: a read finds only its location's patients,
+        # and an edit too (the scaffold's `set_patient` serves both).
         "patient_show": "location",
+        "edit_scope": "location",
         # A list or a read of no one a 404 without a body (Spring's `ResponseEntity.notFound().build()`).
         "empty_lists": "no_body",
         # Express's truthy `req.query`: `location_strict=false` and `cancelled=false` read as true.
@@ -173,6 +175,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "missing_read": "null",
         # ...and one of another location's patient refused 403, as a policy refuses it.
         "patient_show": "location_forbidden",
+        "edit_scope": "location_forbidden",  # the same policy over edits
     },
 }
 

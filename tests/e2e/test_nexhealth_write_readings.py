@@ -18,7 +18,9 @@ import pytest
 
 from gateway.contract import Sandbox
 from sandboxes.clinic import build_clinic
-from sandboxes.nexhealth import create_sandbox
+from sandboxes.nexhealth import LOCATION, create_sandbox
+from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, location_id_of
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
 from tests.support.variants import gateway_over
 
@@ -292,3 +294,49 @@ def test_an_edit_validated_as_a_create_is_sent_whole_and_applied(reading: dict[s
         assert (phones, emails) == ({"3125550701"}, {"wholeedit1@example.org"}), read
         # Found once, in the first edit (a refusal, then the whole body), and remembered.
         assert all(statuses[-1] == 200 for statuses in sent) and sent[1:] == [[200], [200]], sent
+
+
+# -- an edit reaching only the patients of its location ------------------------------------------
+
+_ELSEWHERE = next(
+    p for p in live_patients(build_clinic()) if p.location_id is not None and location_id_of(p.location_id) != LOCATION
+)
+
+
+@pytest.mark.parametrize(
+    ("edit_scope", "location_ids"),
+    [("location", "shown"), ("location_forbidden", "shown"), ("location", "absent")],
+)
+def test_a_patient_of_another_location_is_edited_where_an_edit_reaches_its_location_only(
+    edit_scope: str, location_ids: str
+) -> None:
+    # The docs say a search "is always performed in the context of a location", and of an edit
+    # only that it is made "via PATCH": one may find only the patients of its `location_id` (a
+    # Rails `set_patient` shared with the read; a Pundit policy refusing 403), while a tenant not
+    # `location_strict` reads the institution's. Such a patient, just read, was a 405 "does not
+    # exist, POST it to create it" to update (404), or a 502 naming the gateway's credentials
+    # (403). Sent at the patient's own location (its `location_ids`) the edit is made; where
+    # NexHealth does not name it, the client is told why it was not (409), nothing else.
+    simulator = partial(
+        create_sandbox,
+        rate_per_minute=RATE,
+        not_inserted={_ELSEWHERE.id},
+        edit_scope=edit_scope,
+        patient_show="location_forbidden" if edit_scope == "location_forbidden" else "location",
+        location_ids=location_ids,
+    )
+    pid = str(PATIENT_ID_OFFSET + _ELSEWHERE.id)
+    with _gateway(simulator) as (fhir, _):
+        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        given = ["Renamed", *current["name"][0]["given"][1:]]  # the middle name kept
+        edit = {**current, "name": [{**current["name"][0], "given": given}]}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=edit, headers=JSON)
+        after = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    if location_ids == "shown":
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["name"][0]["given"] == given
+        assert after["name"][0]["given"] == given, after
+    else:
+        assert updated.status_code == 409, updated.text
+        assert "only at its own location" in updated.json()["issue"][0]["diagnostics"]
+        assert after["name"][0]["given"] == current["name"][0]["given"], after

@@ -11,6 +11,7 @@ from gateway.contract import TenantContext
 from gateway.rest.modifiers import UnsupportedModifier
 from mappings.nexhealth.adapter import (
     _edit_shapes,
+    _home_location,
     _not_applied,
     _nulls_refused,
     _position,
@@ -189,3 +190,19 @@ def test_the_clears_a_refusal_names_are_those_sent_as_null() -> None:
     assert _nulls_refused("patient.bio.street_address: Input should be a valid string", written) == {"street_address"}
     assert _nulls_refused("patient.bio.date_of_birth must be a date (YYYY-MM-DD)", written) == set()  # not a null
     assert _nulls_refused("found unpermitted parameters: :city", written) == set()  # a key, not its null
+
+
+@pytest.mark.parametrize(
+    ("location_ids", "tenant", "sent_at"),
+    [
+        ([102], "101", "102"),  # another location's patient: edited at its own
+        ([102, 103], "101", "102"),
+        ([101, 102], "101", None),  # at the tenant's too: the tenant's
+        (None, "101", None),  # not named (neither of the docs' shapes has them): the tenant's
+        ([], "101", None),
+    ],
+)
+def test_an_edit_goes_to_the_patients_own_location_where_the_tenants_is_not_one_of_its(
+    location_ids: list[int] | None, tenant: str, sent_at: str | None
+) -> None:
+    assert _home_location({**BEFORE, "location_ids": location_ids}, tenant) == sent_at

@@ -507,3 +507,17 @@ def test_a_read_may_find_only_the_patients_of_its_location() -> None:
     here = next(p for p in LIVE if location_id_of(p.location_id) == MAIN_LOCATION_ID)
     assert forbidden.call("GET", f"/patients/{nexhealth_id(here)}", params=SCOPE).status_code == 200
     assert forbidden.call("GET", "/patients/999999999", params=SCOPE).status_code == 404
+
+
+@pytest.mark.parametrize(("edit_scope", "status"), [("location", 404), ("location_forbidden", 403)])
+def test_an_edit_may_reach_only_the_patients_of_its_location(edit_scope: str, status: int) -> None:
+    elsewhere = next(p for p in LIVE if p.location_id is not None and location_id_of(p.location_id) != MAIN_LOCATION_ID)
+    path = f"/patients/{nexhealth_id(elsewhere)}"
+    body = {"patient": {"first_name": "Renamed"}}
+    assert _patch(_api(), nexhealth_id(elsewhere), body).status_code == 200
+    api = _api(edit_scope=edit_scope)
+    assert _patch(api, nexhealth_id(elsewhere), body).status_code == status
+    home = {**SCOPE, "location_id": location_id_of(elsewhere.location_id)}
+    edited = api.call("PATCH", path, params=home, json=body)  # at the patient's own location
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["data"]["patient"]["first_name"] == "Renamed"
