@@ -1680,7 +1680,7 @@ class NexHealthAdapter:
         )
 
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
-            edited = await self._edited(envelope, patient_id)
+            edited = await self._edited(envelope, patient_id, before)
             lost = _not_applied(before, sent, edited)
             still = any(_field(edited, path) not in (None, "") for path in clearing)
             if (lost or still) and envelope.data is not None:
@@ -1786,15 +1786,19 @@ class NexHealthAdapter:
             bio.pop("phone_number", None)
         return {**body, "bio": bio}
 
-    async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
+    async def _edited(self, envelope: Envelope, patient_id: str, before: dict[str, Any]) -> dict[str, Any]:
         """The patient as a PATCH left it: from its answer when that holds the patient whole
-        (`_answered_whole`), else read."""
+        (`_answered_whole`) and every field the patient was read with (`_holds_what_was_read`),
+        else read."""
         try:
-            patient = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
+            raw = single(envelope.data, "patient", "patients")
+            patient = read_one(VendorPatient, raw, "patient", self._drift)
         except (UnreadableShape, UnreadableRecord):
             return await self._patient(patient_id)  # the answer's shape is not documented
         edited = patient.model_dump()
-        return edited if _answered_whole(edited) else await self._patient(patient_id)
+        if _answered_whole(edited) and _holds_what_was_read(raw, before):
+            return edited
+        return await self._patient(patient_id)
 
     async def _provider(self) -> int | None:
         """The provider a new patient is created under: the tenant's option, else the first
@@ -1862,6 +1866,18 @@ def _home_location(patient: dict[str, Any], tenant_location: str) -> str | None:
     if not held or not tenant_location.isdigit() or int(tenant_location) in held:
         return None
     return str(held[0])
+
+
+def _holds_what_was_read(answered: Any, before: dict[str, Any]) -> bool:
+    """Whether the raw patient an edit `answered` with has every field the patient `before` it
+    was read with a value in: not an answer of the fields the edit sent alone, beside the id (an
+    implementation whose update resolves a count of rows, Sequelize's `Model.update`, answering
+    `{id, ...req.body.patient}`: the docs show no edit answer). Served so, an edit of the name
+    and birth date answered the patient without its email or given name, and a version that no
+    read gives (a PUT with it as If-Match was a 412)."""
+    if not isinstance(answered, dict):
+        return False
+    return all(key in answered for key, value in before.items() if value not in (None, "", [], {}))
 
 
 def _flag_of(patient: dict[str, Any], flag: str) -> Any:

@@ -80,8 +80,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   exactly.
 - ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
-- ``edit_answer="patient"|"no_content"|"before"``: ``PATCH /patients/{id}`` answers with the
-  patient, or 204 without a body, or with the patient as it was before the edit.
+- ``edit_answer="patient"|"no_content"|"before"|"sent"``: ``PATCH /patients/{id}`` answers with
+  the patient, or 204 without a body, or with the patient as it was before the edit, or with its
+  id beside the fields the edit sent, as sent.
 - ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
   patient's top level (``bio.gender`` then ignored).
 - ``birth_dates="date"|"datetime"|"east_midnight"|"zoned"``: ``bio.date_of_birth`` served as

@@ -110,7 +110,10 @@ DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
 Emails = Literal["folded", "exact"]
 Inactive = Literal["boolean", "nullable"]
-EditAnswer = Literal["patient", "no_content", "before"]
+# "sent": 200 with the id beside the fields the edit sent, as sent, not the patient (Sequelize's
+# `Model.update` and Knex's `update` resolve a count of rows alone, which the handler answers
+# as `{id, ...req.body.patient}` rather than reading the row back): the docs show no edit answer.
+EditAnswer = Literal["patient", "no_content", "before", "sent"]
 UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
@@ -216,7 +219,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "framework_errors": ("envelope", "html"),
     "emails": ("folded", "exact"),
     "inactive": ("boolean", "nullable"),
-    "edit_answer": ("patient", "no_content", "before"),
+    "edit_answer": ("patient", "no_content", "before", "sent"),
     "unknown_subdomain": ("forbidden", "not_found"),
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
@@ -372,7 +375,8 @@ class Reading:
       or 204 No Content and no body (``"no_content"``: Express's ``res.sendStatus(204)``;
       the docs do not show the answer), or 200 with the patient as it was before the edit
       (``"before"``: Mongoose's ``findByIdAndUpdate`` answers the old document unless told
-      ``{new: true}``), the edit made all the same.
+      ``{new: true}``), the edit made all the same; or (``"sent"``) 200 with the id beside the
+      patient fields the edit sent, as it sent them (``bio`` as the body's, the rest left out).
     - ``unknown_subdomain``: a ``subdomain`` NexHealth does not know is 403 ``["You do not
       have access to this institution"]`` (``"forbidden"``), or 404 ``["record not found"]``
       (``"not_found"``: a Go/GORM implementation's ``db.First`` of the institution, the same

@@ -19,7 +19,14 @@ from starlette.routing import Route
 
 from sandboxes.nexhealth.auth import TokenIssuer
 from sandboxes.nexhealth.birth_search import searched_birth_day
-from sandboxes.nexhealth.body_keys import Declared, create_keys, edit_keys, undeclared, unknown_key_messages
+from sandboxes.nexhealth.body_keys import (
+    Declared,
+    create_keys,
+    edit_keys,
+    sent_fields,
+    undeclared,
+    unknown_key_messages,
+)
 from sandboxes.nexhealth.envelope import envelope
 from sandboxes.nexhealth.errors import BodyRefused, ErrorAnswers
 from sandboxes.nexhealth.formats import is_date
@@ -416,6 +423,9 @@ class NexHealthApi:
         self.store.keep(edited)
         if self.reading.edit_answer == "no_content":
             return Response(status_code=204)
+        if self.reading.edit_answer == "sent":
+            echoed = sent_fields(raw, self.reading.patch_body)
+            return envelope(200, self.one_patient(orjson.dumps({"id": row.id, **echoed})), params.description())
         answered = row if self.reading.edit_answer == "before" else edited
         return envelope(200, self.one_patient(self.written(answered)), params.description())
 

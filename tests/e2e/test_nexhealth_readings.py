@@ -169,8 +169,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "flags_true": "include",
         # A Berlin server's midnight as a JavaScript Date writes it, in UTC (the evening before).
         "birth_dates": "east_midnight",
-        # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
+        # The create's Pydantic model reused for PATCH: every field a create requires, each edit,
         "edit_fields": "whole",
+        # ...answered with what it sent beside the id (an update resolving a count of rows).
+        "edit_answer": "sent",
         # A read of no one answered 200 `{"patient": null}`: the lookup's None sent as it is...
         "missing_read": "null",
         # ...and one of another location's patient refused 403, as a policy refuses it.

@@ -521,3 +521,21 @@ def test_an_edit_may_reach_only_the_patients_of_its_location(edit_scope: str, st
     edited = api.call("PATCH", path, params=home, json=body)  # at the patient's own location
     assert edited.status_code == 200, edited.text
     assert edited.json()["data"]["patient"]["first_name"] == "Renamed"
+
+
+def test_an_edit_may_be_answered_with_what_it_sent_beside_the_id() -> None:
+    api = _api(edit_answer="sent")
+    created = _created(api)
+    answered = _patch(api, created["id"], {"patient": {"first_name": "Echo", "bio": {"date_of_birth": "1990-01-02"}}})
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["data"]["patient"] == {
+        "id": created["id"],
+        "first_name": "Echo",
+        "bio": {"date_of_birth": "1990-01-02"},
+    }
+    read = api.call("GET", f"/patients/{created['id']}", params=SCOPE).json()["data"]["patient"]
+    assert (read["first_name"], read["last_name"], read["bio"]["date_of_birth"]) == (
+        "Echo",
+        created["last_name"],
+        "1990-01-02",
+    )
