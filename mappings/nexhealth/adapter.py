@@ -123,6 +123,13 @@ Where the docs are silent
   may, while a tenant not `location_strict` reads the institution's. An edit of a patient whose
   `location_ids` do not hold the tenant's is sent at the patient's own location; where
   NexHealth names none and refuses the edit (404, 403), the client is told why (409).
+- A write NexHealth answered with a 2xx is made, whatever reading it back then meets (a 429:
+  its limits are per key, and whatever else uses the key may take the rest of the minute; a
+  5xx, a timeout). A create is then answered 201 with what was sent under its new id, without a
+  version and saying so, not "retry later" (FHIR's create is not idempotent: sent again, it met
+  the duplicate guard); one whose answer named no id, which cannot be looked up now, is a 502
+  saying it was made. So is an edit sent in a shape this tenant's edits were seen applied in;
+  in another (a 200 may have ignored it all) the client is told to read the patient first.
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -227,18 +234,21 @@ from gateway.errors import (
     NotFound,
     NotSupported,
     PreconditionFailed,
+    Throttled,
     TooCostly,
     Unprocessable,
     UpstreamError,
     UpstreamSecurity,
     UpstreamTimeout,
     UpstreamUnusable,
+    VendorUnavailable,
+    WriteUnconfirmed,
 )
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
 from mappings.bookable import bookable_end
-from mappings.fhirjson import ZERO_YEAR, fhir_date
+from mappings.fhirjson import ZERO_YEAR, fhir_date, unversioned
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
@@ -298,6 +308,16 @@ FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to 
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
 EMAIL_PROBE_SECONDS = 600.0  # how long an email search is not preceded by a probe that found no one to try
+# What a read may meet that says nothing of the record read: NexHealth throttling (its limits are
+# per API key, getting-started: whatever else uses the key may take the rest of the minute
+# between a write and its read-back), failing, slow, or its breaker open. After a write NexHealth
+# answered with a 2xx, such a failure of the read-back is no failure of the write: answered as
+# one ("retry later"), the client would send a create again (FHIR's create is not idempotent).
+_NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
+_NOT_READ_BACK = (
+    "The patient was {done}, but reading it back from NexHealth failed for now (HTTP {status}): the "
+    "resource answered is what was sent, and may differ from a later read"
+)
 NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
 
 # A list answered with a 404 that is not the API's (no envelope): read as "no one", every search
@@ -1289,6 +1309,11 @@ class NexHealthAdapter:
 
         try:
             created, self._create_shape = await self._write("POST", "/patients", fields, shapes, provider, made)
+        except _NotReadBack as unread:  # made: served as sent, said so
+            self._create_shape = unread.shape
+            served = unversioned(patient_to_fhir(unread.patient, self._ctx))
+            warning = _NOT_READ_BACK.format(done="created", status=unread.status)
+            return Written(served, tuple(not_stored), (warning,))
         except Duplicate as exc:
             exc.existing = await self._existing(fields)
             raise
@@ -1415,6 +1440,9 @@ class NexHealthAdapter:
                         break
                     try:
                         result = await accept(envelope, sent)
+                    except _NotReadBack as unread:  # taken, not read back: the caller weighs it
+                        unread.shape = shape
+                        raise
                     except _NotApplied as exc:  # taken, not applied (whole): the next shape may be
                         refusals.append(exc)
                         # A gender left as it was may have been sent where NexHealth ignores it.
@@ -1571,8 +1599,19 @@ class NexHealthAdapter:
         if patient is not None and _answered_whole(patient):
             return patient
         if patient is not None:
-            return await self._patient(str(patient["id"]))
-        found = await self._newest_described(sent)
+            try:
+                return await self._patient(str(patient["id"]))
+            except _NOT_READ_NOW as exc:  # made all the same: what was sent, and what it answered
+                answered = {key: value for key, value in patient.items() if value is not None}
+                raise _NotReadBack({**sent, **answered}, exc.status) from None
+        try:
+            found = await self._newest_described(sent)
+        except _NOT_READ_NOW as exc:
+            # Not a 429 or a 503 "retry later" to the client: the patient is made, and would be again.
+            raise WriteUnconfirmed(
+                "NexHealth created the patient but its answer did not say which, and looking it up failed for "
+                f"now (HTTP {exc.status}): search for it before creating it again"
+            ) from None
         if found is None:
             raise UpstreamError("NexHealth created the patient but did not say which it is, nor could it be found")
         return found
@@ -1637,14 +1676,24 @@ class NexHealthAdapter:
             # said so.
             clears = {}
         fields = {**body["patient"], "bio": {**body["patient"]["bio"], **clears}}
-        edited = await self._patch(resource_id, fields, current)
-        gone = "bio.phone_number" in _differing(edited, fields)
-        if gone and "bio.phone_number" not in _differing(current, fields) and not self._edit_meets_itself:
-            # The phone number was left out as one the cell or home number holds too (`_edit_body`),
-            # and is gone with them: NexHealth refused those keys and replaced `bio` with what it
-            # took. Sent again (a change now), unless it would meet the patient itself as a
-            # duplicate (`_edit_meets_itself`): then it is named as not stored (`served`).
-            edited = await self._patch(resource_id, fields, edited)
+        try:
+            edited = await self._patch(resource_id, fields, current)
+            gone = "bio.phone_number" in _differing(edited, fields)
+            if gone and "bio.phone_number" not in _differing(current, fields) and not self._edit_meets_itself:
+                # The phone number was left out as one the cell or home number holds too
+                # (`_edit_body`), and is gone with them: NexHealth refused those keys and replaced
+                # `bio` with what it took. Sent again (a change now), unless it would meet the
+                # patient itself as a duplicate (`_edit_meets_itself`): then it is named as not
+                # stored (`served`).
+                edited = await self._patch(resource_id, fields, edited)
+        except _NotReadBack as unread:
+            # Made (a shape seen applied before took it): an error now would have the client send
+            # it again, its If-Match then a 412 against its own update. The patient as sent over
+            # the one read before, without a version (its ETag would match no later read).
+            served = unversioned(patient_to_fhir(unread.patient, self._ctx))
+            not_stored = [*unkept_elements(resource, served), *kept_left_out(resource, left, unread.patient)]
+            warning = _NOT_READ_BACK.format(done="updated", status=unread.status)
+            return Written(served, tuple(dict.fromkeys(not_stored)), (warning,))
         # Compared with what the patient reads as once the edit is applied: an element sent back
         # as NexHealth already holds it (the identifiers, `active`, a mobile phone's use) is
         # kept, and each other one NexHealth cannot hold is reported. The phones are compared
@@ -1680,18 +1729,24 @@ class NexHealthAdapter:
         )
 
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
-            edited = await self._edited(envelope, patient_id, before)
-            lost = _not_applied(before, sent, edited)
-            still = any(_field(edited, path) not in (None, "") for path in clearing)
-            if (lost or still) and envelope.data is not None:
-                # The answer may be the patient as it was before the edit (Mongoose's
-                # `findByIdAndUpdate` without `{new: true}`): what NexHealth now holds decides.
-                edited = await self._patient(patient_id)
+            try:
+                edited = await self._edited(envelope, patient_id, before)
                 lost = _not_applied(before, sent, edited)
+                still = any(_field(edited, path) not in (None, "") for path in clearing)
+                if (lost or still) and envelope.data is not None:
+                    # The answer may be the patient as it was before the edit (Mongoose's
+                    # `findByIdAndUpdate` without `{new: true}`): what NexHealth now holds decides.
+                    edited = await self._patient(patient_id)
+                    lost = _not_applied(before, sent, edited)
+            except _NOT_READ_NOW as exc:
+                raise _NotReadBack(as_edited(before, sent), exc.status) from None
             if lost:
                 raise _NotApplied(lost)
             return edited
 
+        # Shapes this tenant's edits of such fields were seen applied in: a 2xx to one of them is
+        # the edit made, where it cannot be read back now. (Another may be a 200 that ignored it all.)
+        trusted = {self._bio_patch_shape} if changes_bio else {self._patch_shape, self._bio_patch_shape}
         path = f"/patients/{patient_id}"
         # The patient's own location where the tenant's is not among its `location_ids`: an edit
         # may reach only the patients of its `location_id` (below), as a search is "performed in
@@ -1716,6 +1771,13 @@ class NexHealthAdapter:
         except Duplicate:
             raise Conflict(
                 "NexHealth already has another patient with that information (email, phone, or name and birth date)"
+            ) from None
+        except _NotReadBack as unread:
+            if unread.shape is not None and unread.shape in trusted:
+                raise  # answered done (`_update_patient`)
+            raise WriteUnconfirmed(
+                f"NexHealth answered the update of Patient/{patient_id}, but reading it back to see it applied "
+                f"failed for now (HTTP {unread.status}): read the patient before updating it again"
             ) from None
         except (NotFound, UpstreamSecurity):
             # A 404 (or a 403 a fresh token met too) of a patient just read: an edit scoped to its
@@ -1925,6 +1987,18 @@ class _Refused(Exception):
     def __init__(self, errors: list[InvalidRequest]) -> None:
         super().__init__("NexHealth refused the write")
         self.errors = errors
+
+
+class _NotReadBack(Exception):
+    """NexHealth answered a patient write with a 2xx, and reading the patient back failed for now
+    (`_NOT_READ_NOW`): `patient` is it as written (what was sent, over what was known of it), in
+    the body `shape` NexHealth took (`_write` names it)."""
+
+    def __init__(self, patient: dict[str, Any], status: int) -> None:
+        super().__init__("NexHealth took the write; reading it back failed for now")
+        self.patient = patient
+        self.status = status
+        self.shape: BodyShape | None = None
 
 
 class _NotApplied(InvalidRequest):

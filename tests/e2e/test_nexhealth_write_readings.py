@@ -376,3 +376,143 @@ def test_an_update_answers_the_patient_as_read_whatever_the_edit_was_answered_wi
             "PUT", f"{BASE}/Patient/{pid}", json=again, headers={**JSON, "If-Match": updated.headers["ETag"]}
         )
         assert checked.status_code == 200, checked.text
+
+
+# -- a write whose read-back is throttled --------------------------------------------------------
+
+
+@dataclass
+class Throttle:
+    """Whether the simulator answers every read 429 once a patient write has been answered 2xx:
+    its limits are per API key (getting-started), whatever else uses the key may take the rest
+    of the minute between a write and the read that follows it."""
+
+    armed: bool = False
+    engaged: bool = False
+
+
+def _throttling_reads_after_writes(make: Callable[[], Sandbox], throttle: Throttle) -> Callable[[], Sandbox]:
+    def throttling() -> Sandbox:
+        sandbox = make()
+        api = sandbox.app
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and throttle.engaged and scope["method"] == "GET":
+                body = b'{"code":false,"description":null,"data":null,"error":["Rate limit exceeded"]}'
+                await send({"type": "http.response.start", "status": 429,
+                            "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+                await send({"type": "http.response.body", "body": body})
+                return
+            written = scope["type"] == "http" and scope["method"] in ("POST", "PATCH")
+            written = written and scope["path"] != "/authenticates"
+
+            async def answered(message: Any) -> None:
+                if message["type"] == "http.response.start" and written and message["status"] < 300:
+                    throttle.engaged = throttle.armed
+                await send(message)
+
+            await api(scope, receive, answered)
+
+        return replace(sandbox, app=app)
+
+    return throttling
+
+
+@contextmanager
+def _throttled_gateway(throttle: Throttle, **reading: str) -> Iterator[FhirHttp]:
+    simulator = _throttling_reads_after_writes(partial(create_sandbox, rate_per_minute=RATE, **reading), throttle)
+    options = {**OPTIONS, "max_queue_seconds": 0.5}  # how long a throttled read is tried again
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
+        yield running.fhir
+
+
+def _said(answer: Any) -> list[str]:
+    return [issue.get("diagnostics", "") for issue in answer.json().get("issue", [])]
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [{"create_answer": "id"}, {"written_bio": "absent"}, {"create_answer": "id", "patient_envelope": "flat"}],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_create_whose_read_back_is_throttled_is_answered_made_not_retry_later(reading: dict[str, str]) -> None:
+    # The create answered with the new id alone (or without `bio`) is read back: that read met
+    # NexHealth's 429 and the client was told 429 "retry later" for a patient made; sent again
+    # (FHIR's create is not idempotent), it met NexHealth's duplicate guard, a 409.
+    throttle = Throttle()
+    with _throttled_gateway(throttle, **reading) as fhir:
+        fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})  # (the gender spelling seen before)
+        throttle.armed = True
+        sent = _patient("Throttled", 8)
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        answered = created.json()
+        name = answered["name"][0]
+        assert (name["family"], name["given"], answered["birthDate"], answered["gender"]) == (
+            "Throttled", ["Ada"], sent["birthDate"], "female"
+        )  # fmt: skip
+        assert "ETag" not in created.headers  # made from what was sent: no version a read gives
+        assert f"/Patient/{answered['id']}" in created.headers["Location"]
+        told = fhir.request(
+            "POST",
+            f"{BASE}/Patient",
+            json=_patient("Throttled", 9),
+            headers={**JSON, "Prefer": "return=OperationOutcome"},
+        )
+        assert told.status_code == 201, told.text
+        assert any("reading it back from NexHealth failed for now" in text for text in _said(told)), told.text
+        throttle.armed = throttle.engaged = False
+        read = fhir.get_ok(f"{BASE}/Patient/{answered['id']}")
+        assert (read["name"], read["birthDate"]) == (answered["name"], answered["birthDate"])
+        found = fhir.get_ok(f"{BASE}/Patient", params={"email": "throttled8@example.org"})
+        assert [e["resource"]["id"] for e in found.get("entry", [])] == [answered["id"]]  # made once
+
+
+def test_a_create_whose_unnamed_patient_cannot_be_looked_up_now_says_it_was_made() -> None:
+    # Answered without an id (`data: null`), the patient is looked up by its email: throttled,
+    # it cannot be named, but it was made: not a 429 "retry later", which would make it twice.
+    throttle = Throttle()
+    with _throttled_gateway(throttle, create_answer="none") as fhir:
+        fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})
+        throttle.armed = True
+        created = fhir.request("POST", f"{BASE}/Patient", json=_patient("Unnamed", 10), headers=JSON)
+        assert created.status_code == 502, created.text
+        issue = created.json()["issue"][0]
+        assert issue["code"] == "processing" and "created the patient" in issue["diagnostics"], issue
+
+
+def test_an_update_whose_read_back_is_throttled_is_answered_as_done() -> None:
+    # Answered 204 without the patient, the edit is read back to be seen applied: throttled,
+    # the client was told 429 for an edit made, and its If-Match sent again was a 412 against
+    # its own update. Where this tenant's edits have been seen applied in that shape before, it
+    # is answered done, without a version (made from what was sent, no read would match it);
+    # where not, the client is told to read the patient before sending it again.
+    throttle = Throttle()
+    with _throttled_gateway(throttle, edit_answer="no_content") as fhir:
+        created = fhir.request("POST", f"{BASE}/Patient", json=_patient("Edited", 11), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        # The tenant's first edit: a 2xx to a shape never seen applied may be a 200 that ignored
+        # it all (`patch_body="flat_ignoring"`), so it is not said done, nor "retry later".
+        throttle.armed = True
+        first = {**created.json(), "birthDate": "1990-02-28"}
+        unseen = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=first, headers=JSON)
+        assert unseen.status_code == 502, unseen.text
+        assert unseen.json()["issue"][0]["code"] == "processing", unseen.text
+        throttle.armed = throttle.engaged = False
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}")["birthDate"] == "1990-02-28"
+        first = {**fhir.get_ok(f"{BASE}/Patient/{pid}"), "birthDate": "1990-03-01"}
+        assert fhir.request("PUT", f"{BASE}/Patient/{pid}", json=first, headers=JSON).status_code == 200
+        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        throttle.armed = True
+        second = {**current, "birthDate": "1990-03-02", "name": [{"family": "Edited", "given": ["Adele"]}]}
+        headers = {**JSON, "Prefer": "return=OperationOutcome"}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=second, headers=headers)
+        assert updated.status_code == 200, updated.text
+        assert "ETag" not in updated.headers
+        assert any("updated, but reading it back from NexHealth failed for now" in t for t in _said(updated)), (
+            updated.text
+        )
+        throttle.armed = throttle.engaged = False
+        read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert (read["birthDate"], read["name"][0]["given"]) == ("1990-03-02", ["Adele"]), read
