@@ -67,8 +67,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``genders="capitalized"|"lower"|"letters"|"upper"``: ``bio.gender`` taken and served as
   ``Male``/``Female``/``Other``, ``male``/``female``/``other``, ``M``/``F``/``O`` or
   ``MALE``/``FEMALE``/``OTHER``.
-- ``create_answer="patient"|"id"|"none"``: ``POST /patients`` answers with the patient,
-  ``{"id": N}``, or ``data: null``.
+- ``create_answer="patient"|"id"|"none"|"status_text"``: ``POST /patients`` answers with the patient,
+  ``{"id": N}``, or ``data: null``, or ``Created`` as text/plain
+  (Express's ``res.sendStatus(201)``).
 - ``retry_after="absent"|"seconds"``: a 429 without ``Retry-After``, or with the seconds
   until its window ends.
 - ``duplicate_status="400"|"409"``: a duplicate patient is the docs' 400, or 409
@@ -80,9 +81,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   exactly.
 - ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
-- ``edit_answer="patient"|"no_content"|"before"|"sent"``: ``PATCH /patients/{id}`` answers with
-  the patient, or 204 without a body, or with the patient as it was before the edit, or with its
-  id beside the fields the edit sent, as sent.
+- ``edit_answer="patient"|"no_content"|"before"|"sent"|"status_text"``: ``PATCH /patients/{id}``
+  answers with the patient, or 204 without a body, or with the patient as it was before the
+  edit, or with its id beside the fields the edit sent, as sent, or 200 ``OK`` as text/plain.
 - ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
   patient's top level (``bio.gender`` then ignored).
 - ``birth_dates="date"|"datetime"|"east_midnight"|"zoned"``: ``bio.date_of_birth`` served as

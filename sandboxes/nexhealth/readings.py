@@ -104,7 +104,9 @@ LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
 CreateBody = Literal["nested", "flat", "fully_flat"]
 Genders = Literal["capitalized", "lower", "letters", "upper"]
-CreateAnswer = Literal["patient", "id", "none"]
+# "status_text": 201 with the status's words as a text body, `Created` (Express's
+# `res.sendStatus(201)`, text/plain), no JSON at all: the docs show no create answer.
+CreateAnswer = Literal["patient", "id", "none", "status_text"]
 RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
@@ -113,7 +115,8 @@ Inactive = Literal["boolean", "nullable"]
 # "sent": 200 with the id beside the fields the edit sent, as sent, not the patient (Sequelize's
 # `Model.update` and Knex's `update` resolve a count of rows alone, which the handler answers
 # as `{id, ...req.body.patient}` rather than reading the row back): the docs show no edit answer.
-EditAnswer = Literal["patient", "no_content", "before", "sent"]
+# "status_text": 200 with `OK` as a text body (Express's `res.sendStatus(200)`), no JSON.
+EditAnswer = Literal["patient", "no_content", "before", "sent", "status_text"]
 UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
@@ -213,13 +216,13 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "page_base": ("one", "zero"),
     "create_body": ("nested", "flat", "fully_flat"),
     "genders": ("capitalized", "lower", "letters", "upper"),
-    "create_answer": ("patient", "id", "none"),
+    "create_answer": ("patient", "id", "none", "status_text"),
     "retry_after": ("absent", "seconds"),
     "duplicate_status": ("400", "409"),
     "framework_errors": ("envelope", "html"),
     "emails": ("folded", "exact"),
     "inactive": ("boolean", "nullable"),
-    "edit_answer": ("patient", "no_content", "before", "sent"),
+    "edit_answer": ("patient", "no_content", "before", "sent", "status_text"),
     "unknown_subdomain": ("forbidden", "not_found"),
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
@@ -355,7 +358,9 @@ class Reading:
       constant names), exact case.
     - ``create_answer``: ``POST /patients`` answers ``data`` with the patient
       (``"patient"``), with its id only (``"id"``: ``{"id": 1234}``), or ``null``
-      (``"none"``: the docs do not show the answer).
+      (``"none"``: the docs do not show the answer), or with no JSON at all, the status's
+      words as a ``text/plain`` body, ``Created`` (``"status_text"``: Express's
+      ``res.sendStatus(201)``).
     - ``retry_after``: a 429 carries no ``Retry-After`` (``"absent"``) or the whole seconds
       until its window ends (``"seconds"``: the docs say nothing of limits).
     - ``duplicate_status``: a create or edit clashing with another patient is the docs' 400
@@ -376,7 +381,8 @@ class Reading:
       the docs do not show the answer), or 200 with the patient as it was before the edit
       (``"before"``: Mongoose's ``findByIdAndUpdate`` answers the old document unless told
       ``{new: true}``), the edit made all the same; or (``"sent"``) 200 with the id beside the
-      patient fields the edit sent, as it sent them (``bio`` as the body's, the rest left out).
+      patient fields the edit sent, as it sent them (``bio`` as the body's, the rest left out);
+      or (``"status_text"``) 200 with ``OK`` as a ``text/plain`` body (``res.sendStatus(200)``).
     - ``unknown_subdomain``: a ``subdomain`` NexHealth does not know is 403 ``["You do not
       have access to this institution"]`` (``"forbidden"``), or 404 ``["record not found"]``
       (``"not_found"``: a Go/GORM implementation's ``db.First`` of the institution, the same

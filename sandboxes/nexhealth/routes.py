@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandboxes.nexhealth.auth import TokenIssuer
@@ -369,6 +369,8 @@ class NexHealthApi:
         if self.store.duplicate(patient):
             raise self.duplicate()
         row = self.store.create(location, patient)
+        if self.reading.create_answer == "status_text":  # Express's `res.sendStatus(201)`
+            return PlainTextResponse("Created", status_code=201)
         if self.reading.create_answer == "none":
             return envelope(201, b"null", params.description())
         if self.reading.create_answer == "id":
@@ -423,6 +425,8 @@ class NexHealthApi:
         self.store.keep(edited)
         if self.reading.edit_answer == "no_content":
             return Response(status_code=204)
+        if self.reading.edit_answer == "status_text":  # Express's `res.sendStatus(200)`
+            return PlainTextResponse("OK")
         if self.reading.edit_answer == "sent":
             echoed = sent_fields(raw, self.reading.patch_body)
             return envelope(200, self.one_patient(orjson.dumps({"id": row.id, **echoed})), params.description())

@@ -516,3 +516,29 @@ def test_an_update_whose_read_back_is_throttled_is_answered_as_done() -> None:
         throttle.armed = throttle.engaged = False
         read = fhir.get_ok(f"{BASE}/Patient/{pid}")
         assert (read["birthDate"], read["name"][0]["given"]) == ("1990-03-02", ["Adele"]), read
+
+
+# -- a write answered in words, not JSON ---------------------------------------------------------
+
+
+def test_a_write_answered_with_its_status_words_is_made_once_and_served_as_read() -> None:
+    # Express's `res.sendStatus(201)` answers a create `Created` as text/plain, and
+    # `res.sendStatus(200)` an edit `OK` (the docs show neither answer). Read as an unusable
+    # answer, each was a 502 for a write made: the create sent again met the duplicate guard
+    # (409), the update sent again with its If-Match a 412 against itself.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, create_answer="status_text", edit_answer="status_text")
+    with _gateway(simulator) as (fhir, writes):
+        sent = _patient("Worded", 12)
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert [method for method, _ in writes.sent] == ["POST"]  # made once
+        pid = created.json()["id"]
+        read = fhir.request("GET", f"{BASE}/Patient/{pid}")
+        assert created.json() == read.json() and created.headers["ETag"] == read.headers["ETag"]
+        edit = {**read.json(), "birthDate": "1990-04-01"}
+        updated = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json=edit, headers={**JSON, "If-Match": read.headers["ETag"]}
+        )
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["birthDate"] == "1990-04-01"
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()

@@ -539,3 +539,15 @@ def test_an_edit_may_be_answered_with_what_it_sent_beside_the_id() -> None:
         created["last_name"],
         "1990-01-02",
     )
+
+
+def test_a_write_may_be_answered_with_its_status_words_as_text() -> None:
+    api = _api(create_answer="status_text", edit_answer="status_text")
+    response = api.create(new_patient_body())
+    assert (response.status_code, response.text) == (201, "Created")
+    assert response.headers["content-type"].startswith("text/plain")
+    (created,) = api.patients(email="ada.quintrell@example.com")
+    answered = _patch(api, created["id"], {"patient": {"first_name": "Worded"}})
+    assert (answered.status_code, answered.text) == (200, "OK")
+    read = api.call("GET", f"/patients/{created['id']}", params=SCOPE).json()["data"]["patient"]
+    assert read["first_name"] == "Worded"
