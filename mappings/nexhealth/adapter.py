@@ -1612,14 +1612,29 @@ class NexHealthAdapter:
                 "NexHealth created the patient but its answer did not say which, and looking it up failed for "
                 f"now (HTTP {exc.status}): search for it before creating it again"
             ) from None
-        if found is None:
-            raise UpstreamError("NexHealth created the patient but did not say which it is, nor could it be found")
+        if found is None:  # made: not `transient`, which has the client send it again (WriteUnconfirmed)
+            raise WriteUnconfirmed(
+                "NexHealth created the patient but did not say which it is, nor could it be found: search for it "
+                "before creating it again"
+            )
         return found
 
     async def _newest_described(self, sent: dict[str, Any]) -> dict[str, Any] | None:
         """The newest patient with the email, names and birth date of the create body `sent`: a
-        household may share an email, and its other members are not the patient just made."""
-        params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
+        household may share an email, and its other members are not the patient just made.
+        Asked by the email as sent, then, where that finds no such patient, lower-cased: the
+        docs say nothing of how an email is stored, and one stored lower-cased (a Rails
+        `before_save { self.email = email.downcase }`) beside a search comparing exactly
+        missed the patient just made as `Ada@Example.org` (a 502 for a patient made)."""
+        for email in dict.fromkeys([sent["email"], sent["email"].lower()]):
+            found = await self._newest_described_as(sent, email)
+            if found is not None:
+                return found
+        return None
+
+    async def _newest_described_as(self, sent: dict[str, Any], email: str) -> dict[str, Any] | None:
+        """`_newest_described`, asked by `email`."""
+        params: dict[str, str | int] = {"email": email, "per_page": MAX_PAGE_SIZE}
         # A patient just created is new (nexhealth-patients.txt: not inserted until it books),
         # active and a patient: where unsent flags filter, those are asked.
         # (Sent `true` or left out, never `false`: `query_flags`.)

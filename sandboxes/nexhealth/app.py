@@ -77,8 +77,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``framework_errors="envelope"|"html"``: an unmatched route (an absent ``/providers``
   too), a refused token and a crash answered with the error envelope, or with Express's
   default ``text/html`` pages (``Cannot GET /providers``, ``UnauthorizedError: ...``).
-- ``emails="folded"|"exact"``: ``email`` search ignores case, or compares the stored text
-  exactly.
+- ``emails="folded"|"exact"|"lowered"``: ``email`` search ignores case, or compares the stored
+  text exactly, or compares exactly emails stored lower-cased.
 - ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
 - ``edit_answer="patient"|"no_content"|"before"|"sent"|"status_text"``: ``PATCH /patients/{id}``

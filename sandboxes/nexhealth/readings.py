@@ -110,7 +110,10 @@ CreateAnswer = Literal["patient", "id", "none", "status_text"]
 RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
-Emails = Literal["folded", "exact"]
+# "lowered": emails stored (and served) lower-cased, the `email` search comparing the stored text
+# exactly with the term as given (a Rails `before_save { self.email = email.downcase }`, the Rails
+# Tutorial's, beside a `where(email: params[:email])`): `Ada@Example.org` finds no one.
+Emails = Literal["folded", "exact", "lowered"]
 Inactive = Literal["boolean", "nullable"]
 # "sent": 200 with the id beside the fields the edit sent, as sent, not the patient (Sequelize's
 # `Model.update` and Knex's `update` resolve a count of rows alone, which the handler answers
@@ -220,7 +223,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "retry_after": ("absent", "seconds"),
     "duplicate_status": ("400", "409"),
     "framework_errors": ("envelope", "html"),
-    "emails": ("folded", "exact"),
+    "emails": ("folded", "exact", "lowered"),
     "inactive": ("boolean", "nullable"),
     "edit_answer": ("patient", "no_content", "before", "sent", "status_text"),
     "unknown_subdomain": ("forbidden", "not_found"),
@@ -371,7 +374,9 @@ class Reading:
       ``Cannot GET /providers`` (404) and express-jwt's ``UnauthorizedError: jwt expired``
       (401), while the API's own refusals keep the envelope (the docs show no error body).
     - ``emails``: ``email`` search ignores case (``"folded"``), or compares the stored text
-      exactly (``"exact"``, a SQL ``=``: ``WANG@EXAMPLE.COM`` misses ``wang@example.com``).
+      exactly (``"exact"``, a SQL ``=``: ``WANG@EXAMPLE.COM`` misses ``wang@example.com``), or
+      stores every email lower-cased (a create's, an edit's) and compares that exactly with the
+      term as given (``"lowered"``: ``Ada@Example.org`` misses the ``ada@example.org`` it made).
     - ``inactive``: a patient's ``inactive`` is always a boolean (``"boolean"``), or, for
       active patients the practice system never marked (every fourth), ``null``
       (``"nullable"``: a nullable column), which the ``inactive`` filter compares as SQL

@@ -542,3 +542,25 @@ def test_a_write_answered_with_its_status_words_is_made_once_and_served_as_read(
         assert updated.status_code == 200, updated.text
         assert updated.json()["birthDate"] == "1990-04-01"
         assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+
+
+# -- a create's email stored lower-cased ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("create_answer", ["none", "status_text"])
+def test_a_patient_made_without_its_id_is_found_where_emails_are_stored_lower_cased(create_answer: str) -> None:
+    # Answered without the patient's id, the patient made is found by its email: NexHealth may
+    # store emails lower-cased and compare a search's term exactly (a Rails `before_save`
+    # downcasing beside `where(email: ...)`). Asked as sent (`Ada.Cased@...`) it was found by no
+    # one: a 502 "transient" for a patient made, which the client sent again (a 409).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, emails="lowered", create_answer=create_answer)
+    with _gateway(simulator) as (fhir, writes):
+        sent = _patient("Cased", 13)
+        sent["telecom"][0]["value"] = "Ada.Cased13@Example.org"
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert [method for method, _ in writes.sent] == ["POST"]
+        read = fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")
+        assert created.json() == read and read["name"][0]["family"] == "Cased"
+        emails = [t["value"] for t in read["telecom"] if t["system"] == "email"]
+        assert emails == ["ada.cased13@example.org"]  # as NexHealth stored it

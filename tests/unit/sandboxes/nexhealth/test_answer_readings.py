@@ -551,3 +551,11 @@ def test_a_write_may_be_answered_with_its_status_words_as_text() -> None:
     assert (answered.status_code, answered.text) == (200, "OK")
     read = api.call("GET", f"/patients/{created['id']}", params=SCOPE).json()["data"]["patient"]
     assert read["first_name"] == "Worded"
+
+
+def test_emails_may_be_stored_lower_cased_and_searched_exactly() -> None:
+    api = _api(emails="lowered")
+    created = _created(api, email="Ada.Cased@Example.org")
+    assert created["email"] == "ada.cased@example.org"
+    assert api.patients(email="Ada.Cased@Example.org") == []  # the term as given, compared exactly
+    assert [p["id"] for p in api.patients(email="ada.cased@example.org")] == [created["id"]]
