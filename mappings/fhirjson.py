@@ -181,6 +181,14 @@ def content_version(resource: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
+def unversioned(resource: dict[str, Any]) -> dict[str, Any]:
+    """`resource` without `meta.versionId`: made from what was sent, not read from the vendor,
+    its version (a digest of the record) would match no later read's, and an If-Match with it
+    would fail (R4 http.html#versioning: no ETag rather than a wrong one)."""
+    kept = {k: v for k, v in (resource.get("meta") or {}).items() if k != "versionId"}
+    return {**resource, "meta": kept} if kept else {k: v for k, v in resource.items() if k != "meta"}
+
+
 def text_key(text: str) -> str:
     """A stable id fragment for a record the vendor only has as text (docs/architecture.md#the-seams)."""
     import hashlib

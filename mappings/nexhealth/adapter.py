@@ -118,7 +118,18 @@ Where the docs are silent
   `"patient.bio.city" must be a string`) is not sent so again, and named as kept. An edit
   refused for a field a create requires that it left out (the create's validation reused) is
   sent whole from then on (`_edit_whole`). A write's answer without `bio` (a relation the
-  answer does not load) is no patient to serve: it is read again.
+  answer does not load) is no patient to serve: it is read again. Nor is it said which
+  location's patients an edit reaches: one may find only those of its `location_id`, as a read
+  may, while a tenant not `location_strict` reads the institution's. An edit of a patient whose
+  `location_ids` do not hold the tenant's is sent at the patient's own location; where
+  NexHealth names none and refuses the edit (404, 403), the client is told why (409).
+- A write NexHealth answered with a 2xx is made, whatever reading it back then meets (a 429:
+  its limits are per key, and whatever else uses the key may take the rest of the minute; a
+  5xx, a timeout). A create is then answered 201 with what was sent under its new id, without a
+  version and saying so, not "retry later" (FHIR's create is not idempotent: sent again, it met
+  the duplicate guard); one whose answer named no id, which cannot be looked up now, is a 502
+  saying it was made. So is an edit sent in a shape this tenant's edits were seen applied in;
+  in another (a 200 may have ignored it all) the client is told to read the patient first.
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -223,18 +234,21 @@ from gateway.errors import (
     NotFound,
     NotSupported,
     PreconditionFailed,
+    Throttled,
     TooCostly,
     Unprocessable,
     UpstreamError,
     UpstreamSecurity,
     UpstreamTimeout,
     UpstreamUnusable,
+    VendorUnavailable,
+    WriteUnconfirmed,
 )
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
 from mappings.bookable import bookable_end
-from mappings.fhirjson import ZERO_YEAR, fhir_date
+from mappings.fhirjson import ZERO_YEAR, fhir_date, unversioned
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
@@ -295,6 +309,16 @@ FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to 
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
 EMAIL_PROBE_SECONDS = 600.0  # how long an email search is not preceded by a probe that found no one to try
+# What a read may meet that says nothing of the record read: NexHealth throttling (its limits are
+# per API key, getting-started: whatever else uses the key may take the rest of the minute
+# between a write and its read-back), failing, slow, or its breaker open. After a write NexHealth
+# answered with a 2xx, such a failure of the read-back is no failure of the write: answered as
+# one ("retry later"), the client would send a create again (FHIR's create is not idempotent).
+_NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
+_NOT_READ_BACK = (
+    "The patient was {done}, but reading it back from NexHealth failed for now (HTTP {status}): the "
+    "resource answered is what was sent, and may differ from a later read"
+)
 NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
 
 # A list answered with a 404 that is not the API's (no envelope): read as "no one", every search
@@ -1286,6 +1310,11 @@ class NexHealthAdapter:
 
         try:
             created, self._create_shape = await self._write("POST", "/patients", fields, shapes, provider, made)
+        except _NotReadBack as unread:  # made: served as sent, said so
+            self._create_shape = unread.shape
+            served = unversioned(patient_to_fhir(unread.patient, self._ctx))
+            warning = _NOT_READ_BACK.format(done="created", status=unread.status)
+            return Written(served, tuple(not_stored), (warning,))
         except Duplicate as exc:
             exc.existing = await self._existing(fields)
             raise
@@ -1309,6 +1338,7 @@ class NexHealthAdapter:
         extra: dict[str, Any],
         accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any]]],
         before: dict[str, Any] | None = None,
+        location: str | None = None,
     ) -> tuple[dict[str, Any], BodyShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
@@ -1328,7 +1358,8 @@ class NexHealthAdapter:
         is NexHealth failing (a 502 saying so). A write that failed made no patient (the enum
         raises before saving); one that did is met as a duplicate by the next, and said so.
 
-        An edit (`before`: the patient as read) sends only what changes it (`_edit_body`)."""
+        An edit (`before`: the patient as read) sends only what changes it (`_edit_body`), at
+        `location` where that is not the tenant's (`_patch`)."""
         spellings = await self._spellings(fields)
         gender = str((fields.get("bio") or {}).get("gender") or "")  # `Male`, `Female` or `Other`
         has_gender = bool(gender) and (before is None or "bio.gender" in _differing(before, fields))
@@ -1355,7 +1386,7 @@ class NexHealthAdapter:
                     body = _write_body(shape, written, extra)
                     try:
                         with tentative() if guessing else nullcontext():
-                            envelope = await self._send_write(method, path, body)
+                            envelope = await self._send_write(method, path, body, location)
                     except VendorFailed as exc:
                         if not guessing:
                             raise
@@ -1410,6 +1441,9 @@ class NexHealthAdapter:
                         break
                     try:
                         result = await accept(envelope, sent)
+                    except _NotReadBack as unread:  # taken, not read back: the caller weighs it
+                        unread.shape = shape
+                        raise
                     except _NotApplied as exc:  # taken, not applied (whole): the next shape may be
                         refusals.append(exc)
                         # A gender left as it was may have been sent where NexHealth ignores it.
@@ -1452,31 +1486,48 @@ class NexHealthAdapter:
         # The doubled body without what it named is the shape NexHealth takes: that one next.
         return sorted(left, key=lambda other: other != _doubled_without(shape, unknown))
 
-    async def _send_write(self, method: str, path: str, body: dict[str, Any]) -> Envelope:
+    async def _send_write(self, method: str, path: str, body: dict[str, Any], location: str | None = None) -> Envelope:
         """Send a patient write; with the tenant's scope (`location_id`, `subdomain`) in its body
         too where NexHealth has wanted it there. The docs require them of a search, in its query
         (where the client always sends them), and show no write request: an implementation may
         read a write's from its body alone (Express's `req.body.location_id`). A refusal naming
         one of them sends the write again once with them at the body's top level; that taken (or
         refused for something else), this method's writes carry them from then on. They are not
-        sent in every body: a schema refusing unknown keys (Joi's) would refuse them there."""
+        sent in every body: a schema refusing unknown keys (Joi's) would refuse them there.
+        `location`, where given, is sent instead of the tenant's (an edit of a patient of
+        another location, `_patch`)."""
         in_body = self._scope_in_body.get(method)
         if in_body is not None:
-            return await self.client.request(method, path, json={**in_body, **body})
+            scope = {**in_body, **self._scope_at(in_body, location)}
+            return await self._sent_at(method, path, {**scope, **body}, location)
         try:
-            return await self.client.request(method, path, json=body)
+            return await self._sent_at(method, path, body, location)
         except InvalidRequest as exc:
             named = self._scope_named(exc.diagnostics)
             if not named:
                 raise
         try:
-            envelope = await self.client.request(method, path, json={**named, **body})
+            scope = {**named, **self._scope_at(named, location)}
+            envelope = await self._sent_at(method, path, {**scope, **body}, location)
         except InvalidRequest as exc:
             if not self._scope_named(exc.diagnostics):  # what it wanted was given: another refusal
                 self._scope_in_body[method] = named
             raise
         self._scope_in_body[method] = named
         return envelope
+
+    async def _sent_at(self, method: str, path: str, body: dict[str, Any], location: str | None) -> Envelope:
+        """`body` sent, with `location` as the query's `location_id` where given."""
+        if location is None:
+            return await self.client.request(method, path, json=body)
+        return await self.client.request(method, path, params={"location_id": location}, json=body)
+
+    @staticmethod
+    def _scope_at(scope: Mapping[str, str | int], location: str | None) -> dict[str, str | int]:
+        """`scope`'s `location_id` as `location`, where `scope` holds one and `location` is given."""
+        if location is None or "location_id" not in scope:
+            return {}
+        return {"location_id": int(location) if location.isdigit() else location}
 
     def _scope_named(self, diagnostics: str) -> dict[str, str | int]:
         """The tenant's scope parameters a refusal names as wanted, as a write's body would carry
@@ -1549,16 +1600,42 @@ class NexHealthAdapter:
         if patient is not None and _answered_whole(patient):
             return patient
         if patient is not None:
-            return await self._patient(str(patient["id"]))
-        found = await self._newest_described(sent)
-        if found is None:
-            raise UpstreamError("NexHealth created the patient but did not say which it is, nor could it be found")
+            try:
+                return await self._patient(str(patient["id"]))
+            except _NOT_READ_NOW as exc:  # made all the same: what was sent, and what it answered
+                answered = {key: value for key, value in patient.items() if value is not None}
+                raise _NotReadBack({**sent, **answered}, exc.status) from None
+        try:
+            found = await self._newest_described(sent)
+        except _NOT_READ_NOW as exc:
+            # Not a 429 or a 503 "retry later" to the client: the patient is made, and would be again.
+            raise WriteUnconfirmed(
+                "NexHealth created the patient but its answer did not say which, and looking it up failed for "
+                f"now (HTTP {exc.status}): search for it before creating it again"
+            ) from None
+        if found is None:  # made: not `transient`, which has the client send it again (WriteUnconfirmed)
+            raise WriteUnconfirmed(
+                "NexHealth created the patient but did not say which it is, nor could it be found: search for it "
+                "before creating it again"
+            )
         return found
 
     async def _newest_described(self, sent: dict[str, Any]) -> dict[str, Any] | None:
         """The newest patient with the email, names and birth date of the create body `sent`: a
-        household may share an email, and its other members are not the patient just made."""
-        params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
+        household may share an email, and its other members are not the patient just made.
+        Asked by the email as sent, then, where that finds no such patient, lower-cased: the
+        docs say nothing of how an email is stored, and one stored lower-cased (a Rails
+        `before_save { self.email = email.downcase }`) beside a search comparing exactly
+        missed the patient just made as `Ada@Example.org` (a 502 for a patient made)."""
+        for email in dict.fromkeys([sent["email"], sent["email"].lower()]):
+            found = await self._newest_described_as(sent, email)
+            if found is not None:
+                return found
+        return None
+
+    async def _newest_described_as(self, sent: dict[str, Any], email: str) -> dict[str, Any] | None:
+        """`_newest_described`, asked by `email`."""
+        params: dict[str, str | int] = {"email": email, "per_page": MAX_PAGE_SIZE}
         # A patient just created is new (nexhealth-patients.txt: not inserted until it books),
         # active and a patient: where unsent flags filter, those are asked.
         # (Sent `true` or left out, never `false`: `query_flags`.)
@@ -1615,14 +1692,24 @@ class NexHealthAdapter:
             # said so.
             clears = {}
         fields = {**body["patient"], "bio": {**body["patient"]["bio"], **clears}}
-        edited = await self._patch(resource_id, fields, current)
-        gone = "bio.phone_number" in _differing(edited, fields)
-        if gone and "bio.phone_number" not in _differing(current, fields) and not self._edit_meets_itself:
-            # The phone number was left out as one the cell or home number holds too (`_edit_body`),
-            # and is gone with them: NexHealth refused those keys and replaced `bio` with what it
-            # took. Sent again (a change now), unless it would meet the patient itself as a
-            # duplicate (`_edit_meets_itself`): then it is named as not stored (`served`).
-            edited = await self._patch(resource_id, fields, edited)
+        try:
+            edited = await self._patch(resource_id, fields, current)
+            gone = "bio.phone_number" in _differing(edited, fields)
+            if gone and "bio.phone_number" not in _differing(current, fields) and not self._edit_meets_itself:
+                # The phone number was left out as one the cell or home number holds too
+                # (`_edit_body`), and is gone with them: NexHealth refused those keys and replaced
+                # `bio` with what it took. Sent again (a change now), unless it would meet the
+                # patient itself as a duplicate (`_edit_meets_itself`): then it is named as not
+                # stored (`served`).
+                edited = await self._patch(resource_id, fields, edited)
+        except _NotReadBack as unread:
+            # Made (a shape seen applied before took it): an error now would have the client send
+            # it again, its If-Match then a 412 against its own update. The patient as sent over
+            # the one read before, without a version (its ETag would match no later read).
+            served = unversioned(patient_to_fhir(unread.patient, self._ctx))
+            not_stored = [*unkept_elements(resource, served), *kept_left_out(resource, left, unread.patient)]
+            warning = _NOT_READ_BACK.format(done="updated", status=unread.status)
+            return Written(served, tuple(dict.fromkeys(not_stored)), (warning,))
         # Compared with what the patient reads as once the edit is applied: an element sent back
         # as NexHealth already holds it (the identifiers, `active`, a mobile phone's use) is
         # kept, and each other one NexHealth cannot hold is reported. The phones are compared
@@ -1658,34 +1745,67 @@ class NexHealthAdapter:
         )
 
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
-            edited = await self._edited(envelope, patient_id)
-            lost = _not_applied(before, sent, edited)
-            still = any(_field(edited, path) not in (None, "") for path in clearing)
-            if (lost or still) and envelope.data is not None:
-                # The answer may be the patient as it was before the edit (Mongoose's
-                # `findByIdAndUpdate` without `{new: true}`): what NexHealth now holds decides.
-                edited = await self._patient(patient_id)
+            try:
+                edited = await self._edited(envelope, patient_id, before)
                 lost = _not_applied(before, sent, edited)
+                still = any(_field(edited, path) not in (None, "") for path in clearing)
+                if (lost or still) and envelope.data is not None:
+                    # The answer may be the patient as it was before the edit (Mongoose's
+                    # `findByIdAndUpdate` without `{new: true}`): what NexHealth now holds decides.
+                    edited = await self._patient(patient_id)
+                    lost = _not_applied(before, sent, edited)
+            except _NOT_READ_NOW as exc:
+                raise _NotReadBack(as_edited(before, sent), exc.status) from None
             if lost:
                 raise _NotApplied(lost)
             return edited
 
+        # Shapes this tenant's edits of such fields were seen applied in: a 2xx to one of them is
+        # the edit made, where it cannot be read back now. (Another may be a 200 that ignored it all.)
+        trusted = {self._bio_patch_shape} if changes_bio else {self._patch_shape, self._bio_patch_shape}
         path = f"/patients/{patient_id}"
+        # The patient's own location where the tenant's is not among its `location_ids`: an edit
+        # may reach only the patients of its `location_id` (below), as a search is "performed in
+        # the context of a location" (nexhealth-patients.txt). Every reading takes it there.
+        location = _home_location(before, self.client.location_id)
         try:
             try:
-                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
+                edited, self._patch_shape = await self._write(
+                    "PATCH", path, fields, shapes, {}, applied, before, location
+                )
             except Duplicate:
                 # `bio` sent whole re-sent its unchanged phone: a duplicate check that does not
                 # leave out the patient edited finds the patient itself. Sent again without it.
                 if self._edit_meets_itself or "bio.phone_number" in _differing(before, fields) or not changes_bio:
                     raise
                 self._edit_meets_itself = True
-                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
+                edited, self._patch_shape = await self._write(
+                    "PATCH", path, fields, shapes, {}, applied, before, location
+                )
             if changes_bio:
                 self._bio_patch_shape = self._patch_shape
         except Duplicate:
             raise Conflict(
                 "NexHealth already has another patient with that information (email, phone, or name and birth date)"
+            ) from None
+        except _NotReadBack as unread:
+            if unread.shape is not None and unread.shape in trusted:
+                raise  # answered done (`_update_patient`)
+            raise WriteUnconfirmed(
+                f"NexHealth answered the update of Patient/{patient_id}, but reading it back to see it applied "
+                f"failed for now (HTTP {unread.status}): read the patient before updating it again"
+            ) from None
+        except (NotFound, UpstreamSecurity):
+            # A 404 (or a 403 a fresh token met too) of a patient just read: an edit scoped to its
+            # `location_id` (a Rails `set_patient` shared with the read, a Pundit policy) and a
+            # patient of another location that NexHealth does not name (no `location_ids`). Read
+            # as "does not exist" the client was told to create it; as the credentials, a 502.
+            if location is not None or await self._at_this_location(before):
+                raise
+            raise Conflict(
+                f"NexHealth edits Patient/{patient_id} only at its own location, which it does not name, and "
+                f"not at this tenant's (location {self.client.location_id}): the edit was not made. Edit the "
+                "patient through a tenant of its location."
             ) from None
         except _Refused as refused:
             partly = any(isinstance(e, _NotApplied) for e in refused.errors)
@@ -1744,15 +1864,19 @@ class NexHealthAdapter:
             bio.pop("phone_number", None)
         return {**body, "bio": bio}
 
-    async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
+    async def _edited(self, envelope: Envelope, patient_id: str, before: dict[str, Any]) -> dict[str, Any]:
         """The patient as a PATCH left it: from its answer when that holds the patient whole
-        (`_answered_whole`), else read."""
+        (`_answered_whole`) and every field the patient was read with (`_holds_what_was_read`),
+        else read."""
         try:
-            patient = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
+            raw = single(envelope.data, "patient", "patients")
+            patient = read_one(VendorPatient, raw, "patient", self._drift)
         except (UnreadableShape, UnreadableRecord):
             return await self._patient(patient_id)  # the answer's shape is not documented
         edited = patient.model_dump()
-        return edited if _answered_whole(edited) else await self._patient(patient_id)
+        if _answered_whole(edited) and _holds_what_was_read(raw, before):
+            return edited
+        return await self._patient(patient_id)
 
     async def _provider(self) -> int | None:
         """The provider a new patient is created under: the tenant's option, else the first
@@ -1813,6 +1937,27 @@ def _answered_whole(patient: dict[str, Any]) -> bool:
     return bool(patient.get("first_name") or patient.get("last_name")) and patient.get("bio") is not None
 
 
+def _home_location(patient: dict[str, Any], tenant_location: str) -> str | None:
+    """The location an edit of `patient` is sent at instead of the tenant's: its first one,
+    where its `location_ids` are given and do not hold the tenant's; else None (the tenant's)."""
+    held = patient.get("location_ids")
+    if not held or not tenant_location.isdigit() or int(tenant_location) in held:
+        return None
+    return str(held[0])
+
+
+def _holds_what_was_read(answered: Any, before: dict[str, Any]) -> bool:
+    """Whether the raw patient an edit `answered` with has every field the patient `before` it
+    was read with a value in: not an answer of the fields the edit sent alone, beside the id (an
+    implementation whose update resolves a count of rows, Sequelize's `Model.update`, answering
+    `{id, ...req.body.patient}`: the docs show no edit answer). Served so, an edit of the name
+    and birth date answered the patient without its email or given name, and a version that no
+    read gives (a PUT with it as If-Match was a 412)."""
+    if not isinstance(answered, dict):
+        return False
+    return all(key in answered for key, value in before.items() if value not in (None, "", [], {}))
+
+
 def _flag_of(patient: dict[str, Any], flag: str) -> Any:
     """A patient's `inactive` (beside `bio`), `new_patient` or `non_patient` (in it)."""
     return patient.get(flag) if flag == "inactive" else (patient.get("bio") or {}).get(flag)
@@ -1858,6 +2003,18 @@ class _Refused(Exception):
     def __init__(self, errors: list[InvalidRequest]) -> None:
         super().__init__("NexHealth refused the write")
         self.errors = errors
+
+
+class _NotReadBack(Exception):
+    """NexHealth answered a patient write with a 2xx, and reading the patient back failed for now
+    (`_NOT_READ_NOW`): `patient` is it as written (what was sent, over what was known of it), in
+    the body `shape` NexHealth took (`_write` names it)."""
+
+    def __init__(self, patient: dict[str, Any], status: int) -> None:
+        super().__init__("NexHealth took the write; reading it back failed for now")
+        self.patient = patient
+        self.status = status
+        self.shape: BodyShape | None = None
 
 
 class _NotApplied(InvalidRequest):

@@ -19,7 +19,8 @@
   status without the envelope (an HTML page, no body) is read by its status alone, its
   messages where its framework puts them (`detail`, `message`, DRF's by field, FastAPI's
   validation errors by `loc`, their refused `input` left unread), and a
-  success without a body (204) as an envelope of no data.
+  write's success without a body (204) or without JSON (Express's `res.sendStatus(201)`,
+  `Created` as text) as an envelope of no data.
 - Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
   keeps us under them, a 429 is retried with jittered exponential backoff, and a request
   that cannot be served in time becomes a 429 with Retry-After for our client. The docs say
@@ -328,6 +329,11 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
     try:
         body = response.json()
     except UpstreamError:
+        if 200 <= response.status < 300 and method != "GET":
+            # A write done, answered in words rather than JSON (Express's `res.sendStatus(201)`
+            # sends `Created` as text/plain): nothing to read; the adapter reads the record
+            # again. Read as an unusable answer, a patient made was a 502, and sent again a 409.
+            return Envelope(None, None)
         if response.status < 400:
             raise
         body, said = None, _plain_words(response)

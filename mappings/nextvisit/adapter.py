@@ -315,6 +315,7 @@ from gateway.search import planning as q
 from gateway.search.match import sorted_by
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
+from mappings.fhirjson import unversioned
 from mappings.ids import is_int_id
 from mappings.nextvisit import ties
 from mappings.nextvisit.allergy import allergies_read
@@ -1040,7 +1041,7 @@ class NextvisitAdapter:
                 return patient_to_fhir(self._read(answer), self._ctx)
             except UnreadablePayload:
                 pass  # reported to the drift monitor; the body sent still says what was created
-        return _unversioned(patient_to_fhir({**body, "id": new_id}, self._ctx))
+        return unversioned(patient_to_fhir({**body, "id": new_id}, self._ctx))
 
     async def _created_id(self, body: dict[str, Any]) -> str:
         """The id of the patient a create answer did not name (`{"message": "Patient created
@@ -1090,7 +1091,7 @@ class NextvisitAdapter:
             # If-Match then fail against its own update (a 412). The record as sent over the one
             # read before it, without a version (its ETag would match no later read).
             as_sent = {**record.model_dump(by_alias=True), **body}
-            written = _kept(resource, _unversioned(patient_to_fhir(as_sent, self._ctx)), self._ctx)
+            written = _kept(resource, unversioned(patient_to_fhir(as_sent, self._ctx)), self._ctx)
             return replace(written, warnings=(_NOT_READ_BACK.format(done="updated", status=exc.status),))
         written = _kept(resource, stored, self._ctx)
         return replace(written, not_stored=(*written.not_stored, *unkept))
@@ -1131,14 +1132,6 @@ _MIDDLE_NAME_KEPT = (
 
 def _has_text(value: str | None) -> bool:
     return bool(value and value.strip())
-
-
-def _unversioned(resource: Resource) -> Resource:
-    """`resource` without `meta.versionId`: made from what was sent, not read from the vendor,
-    its version (a digest of the record) would match no later read's, and an If-Match with it
-    would fail (R4 http.html#versioning: no ETag rather than a wrong one)."""
-    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k != "versionId"}
-    return {**resource, "meta": meta} if meta else {k: v for k, v in resource.items() if k != "meta"}
 
 
 def _kept(sent: Resource, stored: Resource, ctx: TenantContext) -> Written:

@@ -67,8 +67,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``genders="capitalized"|"lower"|"letters"|"upper"``: ``bio.gender`` taken and served as
   ``Male``/``Female``/``Other``, ``male``/``female``/``other``, ``M``/``F``/``O`` or
   ``MALE``/``FEMALE``/``OTHER``.
-- ``create_answer="patient"|"id"|"none"``: ``POST /patients`` answers with the patient,
-  ``{"id": N}``, or ``data: null``.
+- ``create_answer="patient"|"id"|"none"|"status_text"``: ``POST /patients`` answers with the patient,
+  ``{"id": N}``, or ``data: null``, or ``Created`` as text/plain
+  (Express's ``res.sendStatus(201)``).
 - ``retry_after="absent"|"seconds"``: a 429 without ``Retry-After``, or with the seconds
   until its window ends.
 - ``duplicate_status="400"|"409"``: a duplicate patient is the docs' 400, or 409
@@ -76,12 +77,13 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``framework_errors="envelope"|"html"``: an unmatched route (an absent ``/providers``
   too), a refused token and a crash answered with the error envelope, or with Express's
   default ``text/html`` pages (``Cannot GET /providers``, ``UnauthorizedError: ...``).
-- ``emails="folded"|"exact"``: ``email`` search ignores case, or compares the stored text
-  exactly.
+- ``emails="folded"|"exact"|"lowered"``: ``email`` search ignores case, or compares the stored
+  text exactly, or compares exactly emails stored lower-cased.
 - ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
-- ``edit_answer="patient"|"no_content"|"before"``: ``PATCH /patients/{id}`` answers with the
-  patient, or 204 without a body, or with the patient as it was before the edit.
+- ``edit_answer="patient"|"no_content"|"before"|"sent"|"status_text"``: ``PATCH /patients/{id}``
+  answers with the patient, or 204 without a body, or with the patient as it was before the
+  edit, or with its id beside the fields the edit sent, as sent, or 200 ``OK`` as text/plain.
 - ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
   patient's top level (``bio.gender`` then ignored).
 - ``birth_dates="date"|"datetime"|"east_midnight"|"zoned"``: ``bio.date_of_birth`` served as
@@ -102,6 +104,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``patient_show="listed"|"absent"|"location"``: ``GET /patients/{id}`` answered, or an unmatched
   route (the docs document search, create and PATCH only; ``PATCH /patients/{id}`` stays), or
   answered for the patients of its ``location_id`` only.
+- ``edit_scope="institution"|"location"|"location_forbidden"``: ``PATCH /patients/{id}`` edits
+  any patient of the institution, or only those of its ``location_id`` (404 for another's), or
+  refuses another location's patient 403.
 - ``edit_duplicates="others"|"self_included"``: an edit's duplicate check compares it with
   the other patients, or an edit's ``email`` and phone with every patient, itself included.
 - ``edit_bio="merged"|"replaced"``: an edit's ``bio`` changes the fields it holds, or

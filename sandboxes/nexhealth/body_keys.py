@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from sandboxes.nexhealth.readings import ErrorBody, Reading
 
-__all__ = ["Declared", "create_keys", "edit_keys", "undeclared", "unknown_key_messages"]
+__all__ = ["Declared", "create_keys", "edit_keys", "sent_fields", "undeclared", "unknown_key_messages"]
 
 Declared = dict[str, "Declared | None"]
 """A body's keys: each to the keys of the object it holds, or to None where it holds a value."""
@@ -47,6 +49,22 @@ def edit_keys(reading: Reading) -> Declared:
     if reading.edit_location == "body":
         keys["location_id"] = None
     return keys
+
+
+def sent_fields(raw: bytes, shape: str) -> dict[str, Any]:
+    """The patient fields of a write body `raw` as it sent them: its ``patient`` object where
+    `shape` nests them (``"nested"``), else the body's top level without ``provider`` and
+    ``location_id`` (the ``edit_answer="sent"`` echo)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    if shape == "nested":
+        patient = body.get("patient")
+        return dict(patient) if isinstance(patient, dict) else {}
+    return {key: value for key, value in body.items() if key not in ("provider", "location_id", "id")}
 
 
 def undeclared(body: Any, declared: Declared, at: str = "") -> list[str]:

@@ -104,13 +104,22 @@ LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
 CreateBody = Literal["nested", "flat", "fully_flat"]
 Genders = Literal["capitalized", "lower", "letters", "upper"]
-CreateAnswer = Literal["patient", "id", "none"]
+# "status_text": 201 with the status's words as a text body, `Created` (Express's
+# `res.sendStatus(201)`, text/plain), no JSON at all: the docs show no create answer.
+CreateAnswer = Literal["patient", "id", "none", "status_text"]
 RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
-Emails = Literal["folded", "exact"]
+# "lowered": emails stored (and served) lower-cased, the `email` search comparing the stored text
+# exactly with the term as given (a Rails `before_save { self.email = email.downcase }`, the Rails
+# Tutorial's, beside a `where(email: params[:email])`): `Ada@Example.org` finds no one.
+Emails = Literal["folded", "exact", "lowered"]
 Inactive = Literal["boolean", "nullable"]
-EditAnswer = Literal["patient", "no_content", "before"]
+# "sent": 200 with the id beside the fields the edit sent, as sent, not the patient (Sequelize's
+# `Model.update` and Knex's `update` resolve a count of rows alone, which the handler answers
+# as `{id, ...req.body.patient}` rather than reading the row back): the docs show no edit answer.
+# "status_text": 200 with `OK` as a text body (Express's `res.sendStatus(200)`), no JSON.
+EditAnswer = Literal["patient", "no_content", "before", "sent", "status_text"]
 UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
@@ -131,6 +140,13 @@ UnknownKeys = Literal["ignored", "refused"]
 # (a Pundit policy or CanCanCan ability checking the patient's locations, whose `NotAuthorizedError`
 # and `AccessDenied` are answered 403 Forbidden): the patient is there, only not at that location.
 PatientShow = Literal["listed", "absent", "location", "location_forbidden"]
+# Which patients `PATCH /patients/{id}` finds: any of the institution's ("institution"), or only
+# those of its `location_id` ("location": the Rails scaffold's `before_action :set_patient` shared
+# by `show` and `update`, a `current_location.patients.find(params[:id])`, answering 404), or such
+# an edit refused 403 ("location_forbidden": a Pundit `authorize @patient, :update?` checking the
+# patient's locations). The docs say a search "is always performed in the context of a location"
+# and say of an edit only that it is made "via PATCH": nothing says which location's patients it reaches.
+EditScope = Literal["institution", "location", "location_forbidden"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
@@ -203,13 +219,13 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "page_base": ("one", "zero"),
     "create_body": ("nested", "flat", "fully_flat"),
     "genders": ("capitalized", "lower", "letters", "upper"),
-    "create_answer": ("patient", "id", "none"),
+    "create_answer": ("patient", "id", "none", "status_text"),
     "retry_after": ("absent", "seconds"),
     "duplicate_status": ("400", "409"),
     "framework_errors": ("envelope", "html"),
-    "emails": ("folded", "exact"),
+    "emails": ("folded", "exact", "lowered"),
     "inactive": ("boolean", "nullable"),
-    "edit_answer": ("patient", "no_content", "before"),
+    "edit_answer": ("patient", "no_content", "before", "sent", "status_text"),
     "unknown_subdomain": ("forbidden", "not_found"),
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
@@ -225,6 +241,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
     "patient_show": ("listed", "absent", "location", "location_forbidden"),
+    "edit_scope": ("institution", "location", "location_forbidden"),
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
@@ -344,7 +361,9 @@ class Reading:
       constant names), exact case.
     - ``create_answer``: ``POST /patients`` answers ``data`` with the patient
       (``"patient"``), with its id only (``"id"``: ``{"id": 1234}``), or ``null``
-      (``"none"``: the docs do not show the answer).
+      (``"none"``: the docs do not show the answer), or with no JSON at all, the status's
+      words as a ``text/plain`` body, ``Created`` (``"status_text"``: Express's
+      ``res.sendStatus(201)``).
     - ``retry_after``: a 429 carries no ``Retry-After`` (``"absent"``) or the whole seconds
       until its window ends (``"seconds"``: the docs say nothing of limits).
     - ``duplicate_status``: a create or edit clashing with another patient is the docs' 400
@@ -355,7 +374,9 @@ class Reading:
       ``Cannot GET /providers`` (404) and express-jwt's ``UnauthorizedError: jwt expired``
       (401), while the API's own refusals keep the envelope (the docs show no error body).
     - ``emails``: ``email`` search ignores case (``"folded"``), or compares the stored text
-      exactly (``"exact"``, a SQL ``=``: ``WANG@EXAMPLE.COM`` misses ``wang@example.com``).
+      exactly (``"exact"``, a SQL ``=``: ``WANG@EXAMPLE.COM`` misses ``wang@example.com``), or
+      stores every email lower-cased (a create's, an edit's) and compares that exactly with the
+      term as given (``"lowered"``: ``Ada@Example.org`` misses the ``ada@example.org`` it made).
     - ``inactive``: a patient's ``inactive`` is always a boolean (``"boolean"``), or, for
       active patients the practice system never marked (every fourth), ``null``
       (``"nullable"``: a nullable column), which the ``inactive`` filter compares as SQL
@@ -364,7 +385,9 @@ class Reading:
       or 204 No Content and no body (``"no_content"``: Express's ``res.sendStatus(204)``;
       the docs do not show the answer), or 200 with the patient as it was before the edit
       (``"before"``: Mongoose's ``findByIdAndUpdate`` answers the old document unless told
-      ``{new: true}``), the edit made all the same.
+      ``{new: true}``), the edit made all the same; or (``"sent"``) 200 with the id beside the
+      patient fields the edit sent, as it sent them (``bio`` as the body's, the rest left out);
+      or (``"status_text"``) 200 with ``OK`` as a ``text/plain`` body (``res.sendStatus(200)``).
     - ``unknown_subdomain``: a ``subdomain`` NexHealth does not know is 403 ``["You do not
       have access to this institution"]`` (``"forbidden"``), or 404 ``["record not found"]``
       (``"not_found"``: a Go/GORM implementation's ``db.First`` of the institution, the same
@@ -459,6 +482,13 @@ class Reading:
       list not ``location_strict`` holds the whole institution's and an edit finds any. Or
       ``"location_forbidden"``: such a read is 403 ``["You are not authorized to view this
       patient at this location"]`` (Pundit's ``NotAuthorizedError`` answered 403).
+    - ``edit_scope``: ``PATCH /patients/{id}`` edits any patient of the institution
+      (``"institution"``), or only one of its ``location_id`` (``"location"``: 404 ``["Patient
+      not found"]`` for a patient of another location, as ``patient_show="location"`` reads; a
+      Rails scaffold's ``set_patient`` serves both routes), or refuses such an edit 403
+      (``"location_forbidden"``: ``["You are not authorized to edit this patient at this
+      location"]``, a Pundit policy). The patient is there, at its own location, where the same
+      edit sent with that ``location_id`` is made.
     - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
       phone, or its name and birth date another patient's), or, under ``"self_included"``,
       an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited
@@ -577,6 +607,7 @@ class Reading:
     edit_location: EditLocation = "query"
     unknown_keys: UnknownKeys = "ignored"
     patient_show: PatientShow = "listed"
+    edit_scope: EditScope = "institution"
     edit_duplicates: EditDuplicates = "others"
     edit_bio: EditBio = "merged"
     appointment_times: AppointmentTimes = "utc"

@@ -14,12 +14,19 @@ from typing import TypeVar
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from sandboxes.nexhealth.auth import TokenIssuer
 from sandboxes.nexhealth.birth_search import searched_birth_day
-from sandboxes.nexhealth.body_keys import Declared, create_keys, edit_keys, undeclared, unknown_key_messages
+from sandboxes.nexhealth.body_keys import (
+    Declared,
+    create_keys,
+    edit_keys,
+    sent_fields,
+    undeclared,
+    unknown_key_messages,
+)
 from sandboxes.nexhealth.envelope import envelope
 from sandboxes.nexhealth.errors import BodyRefused, ErrorAnswers
 from sandboxes.nexhealth.formats import is_date
@@ -362,6 +369,8 @@ class NexHealthApi:
         if self.store.duplicate(patient):
             raise self.duplicate()
         row = self.store.create(location, patient)
+        if self.reading.create_answer == "status_text":  # Express's `res.sendStatus(201)`
+            return PlainTextResponse("Created", status_code=201)
         if self.reading.create_answer == "none":
             return envelope(201, b"null", params.description())
         if self.reading.create_answer == "id":
@@ -382,12 +391,16 @@ class NexHealthApi:
             params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"}, truthy=self._truthy)
             params.require("subdomain")
             self.check_subdomain(params)
-            self.body_location(raw)
+            location = self.body_location(raw)
         else:
             params = QueryParameters(request.query_params, _CREATE_PARAMS, truthy=self._truthy)
-            self.scope(params)
+            location = self.scope(params)
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
+        if row is not None and self.reading.edit_scope != "institution" and location not in row.doc["location_ids"]:
+            if self.reading.edit_scope == "location_forbidden":  # Pundit's `authorize @patient, :update?`
+                raise ApiError(403, ["You are not authorized to edit this patient at this location"])
+            row = None  # another location's: not among this location's patients
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
         reading = self.reading
@@ -412,6 +425,11 @@ class NexHealthApi:
         self.store.keep(edited)
         if self.reading.edit_answer == "no_content":
             return Response(status_code=204)
+        if self.reading.edit_answer == "status_text":  # Express's `res.sendStatus(200)`
+            return PlainTextResponse("OK")
+        if self.reading.edit_answer == "sent":
+            echoed = sent_fields(raw, self.reading.patch_body)
+            return envelope(200, self.one_patient(orjson.dumps({"id": row.id, **echoed})), params.description())
         answered = row if self.reading.edit_answer == "before" else edited
         return envelope(200, self.one_patient(self.written(answered)), params.description())
 

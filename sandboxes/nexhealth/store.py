@@ -164,6 +164,7 @@ class Store:
         ]
         phones = (patient.mobile_phone, patient.home_phone)
         doc = clinic_patient_doc(patient, inserted=patient.id not in self.not_inserted)
+        doc["email"] = self.stored_email(doc["email"])
         if self.reading.inactive == "nullable" and doc["inactive"] is False and patient.id % 4 == 0:
             doc["inactive"] = None  # never marked either way by the practice system
         return PatientRow(
@@ -272,8 +273,10 @@ class Store:
     def create(self, location: int, patient: NewPatient) -> PatientRow:
         """A new patient with the next id after the highest in use, searchable at once."""
         patient_id = max(self.rows, default=PATIENT_ID_OFFSET) + 1
+        doc = created_patient_doc(patient_id, location, patient, self.now())
+        doc["email"] = self.stored_email(doc["email"])
         row = PatientRow(
-            doc=created_patient_doc(patient_id, location, patient, self.now()),
+            doc=doc,
             upcoming=[],
             words=name_words(patient.first_name, patient.last_name, reading=self.reading),
             email=patient.email.casefold(),
@@ -284,6 +287,10 @@ class Store:
         self._add(row)
         self._changed()
         return row
+
+    def stored_email(self, email: str | None) -> str | None:
+        """`email` as stored: lower-cased under ``emails="lowered"`` (a Rails ``before_save``)."""
+        return email.lower() if email is not None and self.reading.emails == "lowered" else email
 
     def _changed(self) -> None:
         self._queries.clear()
@@ -299,7 +306,7 @@ class Store:
                 doc["bio"]["gender"] = row.doc["bio"]["gender"]
         for key, value in (("first_name", edit.first_name), ("last_name", edit.last_name), ("email", edit.email)):
             if value is not None:
-                doc[key] = value
+                doc[key] = self.stored_email(value) if key == "email" else value
         for key, value in (("date_of_birth", edit.birth_date), ("phone_number", edit.phone), ("gender", edit.gender)):
             if value is not None:
                 doc["bio"][key] = value

@@ -91,8 +91,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # searched as Rails casts "1964-05-03" for it: Eastern midnight, which no stored one is.
         "birth_dates": "zoned",
         "birth_search": "instant",
-        # Rails' `current_location.patients.find(id)`: a read finds only its location's patients.
+        # Rails' `current_location.patients.find(id)`: a read finds only its location's patients,
+        # and an edit too (the scaffold's `set_patient` serves both).
         "patient_show": "location",
+        "edit_scope": "location",
         # A list or a read of no one a 404 without a body (Spring's `ResponseEntity.notFound().build()`).
         "empty_lists": "no_body",
         # Express's truthy `req.query`: `location_strict=false` and `cancelled=false` read as true.
@@ -167,12 +169,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "flags_true": "include",
         # A Berlin server's midnight as a JavaScript Date writes it, in UTC (the evening before).
         "birth_dates": "east_midnight",
-        # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
+        # The create's Pydantic model reused for PATCH: every field a create requires, each edit,
         "edit_fields": "whole",
+        # ...answered with what it sent beside the id (an update resolving a count of rows).
+        "edit_answer": "sent",
         # A read of no one answered 200 `{"patient": null}`: the lookup's None sent as it is...
         "missing_read": "null",
         # ...and one of another location's patient refused 403, as a policy refuses it.
         "patient_show": "location_forbidden",
+        "edit_scope": "location_forbidden",  # the same policy over edits
     },
 }
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
 import pytest
 
-from mappings.fhirjson import compact, fhir_date
+from mappings.fhirjson import compact, fhir_date, unversioned
 
 
 def test_compact_drops_every_empty_element_an_empty_string_included() -> None:
@@ -97,3 +98,20 @@ def test_a_servers_midnight_written_in_utc_is_the_servers_day(offset: timedelta)
 )
 def test_fhir_date_reads_the_day_a_date_written_as_a_date_time_holds(written: str | None, day: str | None) -> None:
     assert fhir_date(written) == day
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (
+            {"resourceType": "Patient", "meta": {"versionId": "ab12", "profile": ["p"]}},
+            {"resourceType": "Patient", "meta": {"profile": ["p"]}},
+        ),
+        ({"resourceType": "Patient", "meta": {"versionId": "ab12"}}, {"resourceType": "Patient"}),  # no empty meta
+        ({"resourceType": "Patient"}, {"resourceType": "Patient"}),
+    ],
+)
+def test_a_resource_made_from_what_was_sent_carries_no_version(
+    resource: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert unversioned(resource) == expected

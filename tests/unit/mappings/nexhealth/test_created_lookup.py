@@ -44,6 +44,35 @@ def test_the_patient_made_is_the_newest_described_not_a_household_member() -> No
     assert asyncio.run(adapter._newest_described({**sent, "first_name": "Cy"})) is None
 
 
+def test_a_patient_made_whose_email_was_stored_lower_cased_is_asked_so_after_it_as_sent() -> None:
+    # A Rails `before_save { self.email = email.downcase }` beside a search comparing exactly: the
+    # email as sent finds no one, lower-cased the patient just made.
+    adapter = NexHealthAdapter.__new__(NexHealthAdapter)
+    adapter._drift = Drift()
+    adapter._served_spelling = None
+    adapter._unsent_flags = ()
+    stored = {**_patient(8, "Ada", "1990-02-03"), "email": "home@example.org"}
+    asked: list[str] = []
+
+    async def listing(params: dict[str, Any]) -> Envelope:
+        asked.append(str(params["email"]))
+        return Envelope({"patients": [stored] if params["email"] == stored["email"] else []}, None)
+
+    adapter._patient_list = listing  # type: ignore[method-assign]
+    sent = {
+        "first_name": "Ada",
+        "last_name": "Okafor",
+        "email": "Home@Example.org",
+        "bio": {"date_of_birth": "1990-02-03"},
+    }
+    found = asyncio.run(adapter._newest_described(sent))
+    assert found is not None and found["id"] == 8
+    assert asked == ["Home@Example.org", "home@example.org"]
+    asked.clear()
+    assert asyncio.run(adapter._newest_described({**sent, "email": "home@example.org"}))["id"] == 8  # type: ignore[index]
+    assert asked == ["home@example.org"]  # asked once where it is lower-case already
+
+
 def test_a_create_answered_without_bio_is_read_again_by_its_id() -> None:
     # Prisma's `create` without `include: {bio: true}` answers the patient without `bio`: served
     # as it was, the new patient had no birth date or phone and gender `unknown`.

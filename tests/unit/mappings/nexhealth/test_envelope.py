@@ -4,7 +4,7 @@ import pytest
 
 from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.upstream.http import UpstreamResponse
-from mappings.nexhealth.client import Duplicate, _unwrap
+from mappings.nexhealth.client import Duplicate, Envelope, _unwrap
 
 
 def _answer(status: int, body: bytes) -> UpstreamResponse:
@@ -129,6 +129,15 @@ def test_a_get_answered_200_without_its_envelope_is_no_answer() -> None:
             _unwrap(_answer(200, body), "GET")
         assert _unwrap(_answer(200, body), "PATCH").data is None  # a write done, read again after
     assert _unwrap(_answer(204, b""), "GET").data is None  # the server says there is nothing
+
+
+def test_a_write_answered_in_words_rather_than_json_is_done_with_nothing_to_read() -> None:
+    # Express's `res.sendStatus(201)` and `res.sendStatus(200)`: the status's words as text/plain.
+    for status, words in ((201, b"Created"), (200, b"OK")):
+        for method in ("POST", "PATCH"):
+            assert _unwrap(_answer(status, words), method) == Envelope(None, None)
+        with pytest.raises(UpstreamError):
+            _unwrap(_answer(status, words), "GET")  # a read answered so is no answer
 
 
 def test_a_404_without_the_envelope_is_the_servers_not_the_apis() -> None:

@@ -11,6 +11,8 @@ from gateway.contract import TenantContext
 from gateway.rest.modifiers import UnsupportedModifier
 from mappings.nexhealth.adapter import (
     _edit_shapes,
+    _holds_what_was_read,
+    _home_location,
     _not_applied,
     _nulls_refused,
     _position,
@@ -189,3 +191,36 @@ def test_the_clears_a_refusal_names_are_those_sent_as_null() -> None:
     assert _nulls_refused("patient.bio.street_address: Input should be a valid string", written) == {"street_address"}
     assert _nulls_refused("patient.bio.date_of_birth must be a date (YYYY-MM-DD)", written) == set()  # not a null
     assert _nulls_refused("found unpermitted parameters: :city", written) == set()  # a key, not its null
+
+
+@pytest.mark.parametrize(
+    ("location_ids", "tenant", "sent_at"),
+    [
+        ([102], "101", "102"),  # another location's patient: edited at its own
+        ([102, 103], "101", "102"),
+        ([101, 102], "101", None),  # at the tenant's too: the tenant's
+        (None, "101", None),  # not named (neither of the docs' shapes has them): the tenant's
+        ([], "101", None),
+    ],
+)
+def test_an_edit_goes_to_the_patients_own_location_where_the_tenants_is_not_one_of_its(
+    location_ids: list[int] | None, tenant: str, sent_at: str | None
+) -> None:
+    assert _home_location({**BEFORE, "location_ids": location_ids}, tenant) == sent_at
+
+
+@pytest.mark.parametrize(
+    ("answered", "whole"),
+    [
+        ({**BEFORE, "id": 7, "middle_name": None}, True),  # the patient: every field read with a value
+        ({"id": 7, "first_name": "Ida", "bio": {"date_of_birth": "1988-04-06"}}, False),  # what the edit sent
+        ({key: value for key, value in BEFORE.items() if key != "email"}, False),
+        ({**BEFORE, "email": None}, True),  # a field held null is there (read again where not applied)
+        (None, False),
+    ],
+)
+def test_an_edit_answered_without_a_field_the_patient_was_read_with_is_no_patient_to_serve(
+    answered: Any, whole: bool
+) -> None:
+    before = {**BEFORE, "middle_name": None, "location_ids": []}  # empty values need not be answered
+    assert _holds_what_was_read(answered, before) is whole

@@ -507,3 +507,55 @@ def test_a_read_may_find_only_the_patients_of_its_location() -> None:
     here = next(p for p in LIVE if location_id_of(p.location_id) == MAIN_LOCATION_ID)
     assert forbidden.call("GET", f"/patients/{nexhealth_id(here)}", params=SCOPE).status_code == 200
     assert forbidden.call("GET", "/patients/999999999", params=SCOPE).status_code == 404
+
+
+@pytest.mark.parametrize(("edit_scope", "status"), [("location", 404), ("location_forbidden", 403)])
+def test_an_edit_may_reach_only_the_patients_of_its_location(edit_scope: str, status: int) -> None:
+    elsewhere = next(p for p in LIVE if p.location_id is not None and location_id_of(p.location_id) != MAIN_LOCATION_ID)
+    path = f"/patients/{nexhealth_id(elsewhere)}"
+    body = {"patient": {"first_name": "Renamed"}}
+    assert _patch(_api(), nexhealth_id(elsewhere), body).status_code == 200
+    api = _api(edit_scope=edit_scope)
+    assert _patch(api, nexhealth_id(elsewhere), body).status_code == status
+    home = {**SCOPE, "location_id": location_id_of(elsewhere.location_id)}
+    edited = api.call("PATCH", path, params=home, json=body)  # at the patient's own location
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["data"]["patient"]["first_name"] == "Renamed"
+
+
+def test_an_edit_may_be_answered_with_what_it_sent_beside_the_id() -> None:
+    api = _api(edit_answer="sent")
+    created = _created(api)
+    answered = _patch(api, created["id"], {"patient": {"first_name": "Echo", "bio": {"date_of_birth": "1990-01-02"}}})
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["data"]["patient"] == {
+        "id": created["id"],
+        "first_name": "Echo",
+        "bio": {"date_of_birth": "1990-01-02"},
+    }
+    read = api.call("GET", f"/patients/{created['id']}", params=SCOPE).json()["data"]["patient"]
+    assert (read["first_name"], read["last_name"], read["bio"]["date_of_birth"]) == (
+        "Echo",
+        created["last_name"],
+        "1990-01-02",
+    )
+
+
+def test_a_write_may_be_answered_with_its_status_words_as_text() -> None:
+    api = _api(create_answer="status_text", edit_answer="status_text")
+    response = api.create(new_patient_body())
+    assert (response.status_code, response.text) == (201, "Created")
+    assert response.headers["content-type"].startswith("text/plain")
+    (created,) = api.patients(email="ada.quintrell@example.com")
+    answered = _patch(api, created["id"], {"patient": {"first_name": "Worded"}})
+    assert (answered.status_code, answered.text) == (200, "OK")
+    read = api.call("GET", f"/patients/{created['id']}", params=SCOPE).json()["data"]["patient"]
+    assert read["first_name"] == "Worded"
+
+
+def test_emails_may_be_stored_lower_cased_and_searched_exactly() -> None:
+    api = _api(emails="lowered")
+    created = _created(api, email="Ada.Cased@Example.org")
+    assert created["email"] == "ada.cased@example.org"
+    assert api.patients(email="Ada.Cased@Example.org") == []  # the term as given, compared exactly
+    assert [p["id"] for p in api.patients(email="ada.cased@example.org")] == [created["id"]]
