@@ -979,3 +979,40 @@ def test_a_read_refused_for_its_body_while_the_vendor_answers_is_audited_as_refu
         _wait_until_served(port)
     assert [line.__dict__["status"] for line in _logged_lines(caplog)] == [400]
     assert _audited(trail) == ["400"]
+
+
+def _smart_on_loopback(**server: Any) -> ServerSettings:
+    """check_hosts' server settings for an `auth = "smart"` gateway on 127.0.0.1 (the tenant's
+    issuer is nothing the Host check reads)."""
+    settings = _settings(**server)
+    smart = settings.model_copy(update={"server": settings.server.model_copy(update={"auth": "smart"})})
+    return check_hosts(smart, "127.0.0.1").server
+
+
+@pytest.mark.parametrize("host", [b"fhir_gateway", b"10.0.0.5", b"fhir.internal.example.org:8080"])
+def test_on_loopback_a_proxy_that_rewrites_host_reaches_the_token_guarded_api(host: bytes) -> None:
+    # nginx `proxy_pass http://fhir_gateway;` sends `Host: fhir_gateway`; a load balancer's check
+    # by IP `Host: 10.0.0.5`. With public_base_url and auth = "smart" they got 400 everywhere.
+    server = _smart_on_loopback(public_base_url="https://fhir.example.org")
+    assert _host_check_status(server, f"{BASE}/Patient/p1", host) == 200
+    assert _host_check_status(server, "/metrics", host) == 400  # no token on loopback: still guarded
+    assert _host_check_status(server, "/", host) == 400
+    assert _host_check_status(server, "/metrics", b"fhir.example.org") == 200
+
+
+@pytest.mark.parametrize("probe", ["/livez", "/healthz", "/readyz"])
+def test_the_probes_answer_whatever_host_names_the_instance(probe: str) -> None:
+    # A health check by IP or internal alias got 400: the instance was marked unhealthy.
+    strict = check_hosts(_settings(public_base_url="https://fhir.example.org"), "127.0.0.1").server  # auth none
+    named = _settings(allowed_hosts=["fhir.example.org"]).server
+    for server in (strict, named, _smart_on_loopback(public_base_url="https://fhir.example.org")):
+        assert _host_check_status(server, probe, b"10.0.0.5") == 200
+    assert _host_check_status(strict, f"{BASE}/Patient/p1", b"10.0.0.5") == 400  # auth none: data guarded
+
+
+def test_the_start_up_log_names_the_hosts_answered(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="gateway.rest.hosts")
+    HostCheck(PlainTextResponse("x"), _smart_on_loopback(public_base_url="https://fhir.example.org"))
+    assert "/metrics reached on a loopback address answer only localhost, 127.0.0.1, [::1], fhir.example.org" in (
+        caplog.text
+    )
