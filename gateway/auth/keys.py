@@ -115,6 +115,7 @@ class JwksUrl:
         self._fetched_at: float | None = None
         self._expires_at = 0.0
         self._validators: dict[str, str] = {}  # If-None-Match / If-Modified-Since for the set held
+        self._cache_control = ""  # the stored response's, kept across a 304 that has none
         self._lock = asyncio.Lock()
         self.fetches = 0
 
@@ -161,8 +162,12 @@ class JwksUrl:
                 raise KeysUnavailable(f"JWKS {self.url}: not JSON") from None
             self._keys = parse_jwks(data)
             self._validators = _validators(response.headers)
+            self._cache_control = ""
+        # RFC 9111 section 4.3.4: a 304's header fields replace the stored response's; one it
+        # does not carry (many send no Cache-Control) leaves the stored one, max-age and all.
+        self._cache_control = response.headers.get("cache-control", self._cache_control)
         self._fetched_at = self._clock()
-        self._expires_at = self._fetched_at + self._ttl(response.headers.get("cache-control", ""))
+        self._expires_at = self._fetched_at + self._ttl(self._cache_control)
 
     def _ttl(self, cache_control: str) -> float:
         directives = cache_control.lower()

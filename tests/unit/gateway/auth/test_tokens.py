@@ -220,6 +220,31 @@ def test_a_key_set_with_an_etag_is_revalidated_and_a_304_keeps_the_keys() -> Non
     run(scenario())
 
 
+def test_a_304_without_cache_control_keeps_the_stored_max_age() -> None:
+    # RFC 9111 section 4.3.4. Before: the 304 reset the set's lifetime to the 300 s default.
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="max-age=60", etag='"v1"')
+    now = [0.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = issuer.handler(request)
+        if answer.status_code == 304:
+            del answer.headers["Cache-Control"]
+        return answer
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            trust = Trust(ISSUER, AUDIENCE, JwksUrl("https://a/jwks", client, clock=lambda: now[0]))
+            await verify(token(), trust)
+            now[0] = 61
+            await verify(token(), trust)  # revalidated: 304 without Cache-Control
+            assert (issuer.calls, issuer.conditional) == (2, 1)
+            now[0] = 122  # past the stored max-age=60 again
+            await verify(token(), trust)
+            assert (issuer.calls, issuer.conditional) == (3, 2)
+
+    run(scenario())
+
+
 def test_a_failing_key_set_is_not_asked_again_by_every_request_meanwhile() -> None:
     issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="max-age=60")
     down = [True]
