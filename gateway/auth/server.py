@@ -233,7 +233,12 @@ def _registered(conf: ClientSettings, http: httpx.AsyncClient) -> RegisteredClie
         keys = JwksFile(Path(conf.jwks_file).expanduser())
     else:
         assert conf.jwks_uri is not None
-        keys = JwksUrl(conf.jwks_uri, http)
+        # SMART App Launch 2.x, client-confidential-asymmetric (hl7.org/fhir/smart-app-launch/
+        # client-confidential-asymmetric.html): "The FHIR authorization server SHALL NOT cache a
+        # JWKS for longer than the client's cache-control header indicates": no minimum here (an
+        # issuer's set keeps gateway.auth.keys' 30 s minimum). Only a registered client_id's set
+        # is ever fetched, and revalidated with its validators when it has them.
+        keys = JwksUrl(conf.jwks_uri, http, min_ttl=0.0)
     scopes = tuple(s for s in (parse_resource_scope(w) for w in conf.scopes) if s is not None)
     return RegisteredClient(conf.client_id, keys, scopes, tuple(conf.tenants))
 
