@@ -163,6 +163,22 @@ def test_a_token_without_aud_opens_no_tenant_of_a_shared_issuer(
         ok(client.get("/fhir/other/Patient/p1", headers={"Authorization": "Bearer opaque-B-1"}))
 
 
+def test_an_answer_without_aud_is_told_apart_from_one_for_another_server(
+    issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: both said "not for this server (aud)", which sent operators to check `audience`
+    # when the issuer simply names none (introspection_aud_optional is the setting for that).
+    monkeypatch.setenv("TEST_INTROSPECTION_SECRET", "s3cret")
+    issuer[1].tokens["opaque-none"] = {"active": True, "scope": "user/*.rs", "client_id": "appA"}
+    issuer[1].tokens["opaque-other"] = active("user/*.rs", aud="https://fhir.example.org/fhir/other")
+    with gateway_over({TENANT: introspected(issuer[0])}) as client:
+        no_aud = outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-none"}), 401)
+        assert "names no audience" in no_aud["issue"][0]["diagnostics"]
+        assert "introspection_aud_optional" in no_aud["issue"][0]["diagnostics"]
+        other = outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-other"}), 401)
+        assert "not for this server (aud)" in other["issue"][0]["diagnostics"]
+
+
 def test_a_tenant_alone_with_its_issuer_may_accept_answers_without_aud(
     issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch
 ) -> None:
