@@ -37,12 +37,6 @@ MAX_PATIENTS = 12
 # each is kept to AGENT_TEXT_BYTES serialized, its end replaced by TRUNCATED and its length.
 AGENT_TEXT_BYTES = 256
 TRUNCATED = "…(truncated from {} characters)"
-# Request scope key: the client whose valid token was refused for the tenant (gateway.auth.gate
-# TenantRefused), for the line's agent; the request's caller ("fhir.caller") is never set to it.
-REFUSED_CALLER = "fhir.audit.refused_caller"
-# The gateway's token endpoint (gateway.auth.server): each request there is an authentication,
-# audited as one (the client it claims to be: gateway.auth.server.CLAIMED_CLIENT).
-TOKEN_PATH = "/auth/token"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 PATIENTS_NOT_NAMED = "urn:fhir-gateway:audit-patients-not-named"
 INTERACTION = "http://hl7.org/fhir/restful-interaction"

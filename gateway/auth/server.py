@@ -25,6 +25,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gateway.audit.scope_keys import CLAIMED_CLIENT, TOKEN_PATH
 from gateway.auth.keys import RSA_MIN_BITS, JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits, too_short
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
@@ -42,9 +43,6 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("RS384", "ES384")
 MAX_ASSERTION_LIFETIME = 300  # SMART Backend Services: exp no more than five minutes ahead
 SKEW = 30  # seconds
-# Request scope key: the registered client a token request's assertion claims to be, set once it
-# names one, proven or not; the audit line of the request names it (gateway.audit.events).
-CLAIMED_CLIENT = "fhir.audit.client"
 
 
 class OAuthError(Exception):
@@ -72,7 +70,7 @@ class TokenServer:
     ) -> None:
         root = public_base_url.rstrip("/")
         self.issuer = f"{root}/auth"
-        self.token_endpoint = f"{root}/auth/token"
+        self.token_endpoint = f"{root}{TOKEN_PATH}"
         self.jwks_uri = f"{root}/auth/jwks"
         self.audience = f"{root}/fhir"  # the access tokens' audience: this gateway's FHIR tenants
         self.lifetime = conf.token_lifetime
