@@ -31,7 +31,9 @@ reach the guarded paths is named in `server.allowed_hosts`.
 
 The probes (`/livez`, `/healthz`, `/readyz`) answer whatever name the Host header gives: they
 build no link and carry no resource, and a load balancer or orchestrator that checks by address
-or by an internal name must not mark the instance unhealthy for it.
+or by an internal name must not mark the instance unhealthy for it. Named by a Host that the
+operator's paths would refuse, `/readyz` is answered as to a client of no known address: ready
+or not, without the breaker and OAuth details that those who may read `/metrics` see.
 
 A request target in absolute form (`GET http://name/fhir/...`) names the server itself: its
 authority stands in for Host before this check (gateway.slow_clients; RFC 9112 section 3.2.2),
@@ -140,14 +142,25 @@ class HostCheck:
             await self.app(scope, receive, send)
             return
         hosts = [value for name, value in scope["headers"] if name == b"host"]
-        problem = self._problem(hosts, scope)
+        problem = self._framing_problem(hosts, scope)
+        if problem is None and hosts:
+            probe = scope["path"] in PROBE_PATHS
+            refused = self._name_problem(hosts[0], scope, guarded=probe or scope["path"] in OPERATOR_PATHS)
+            if refused is not None and probe:
+                # Answered, as to a client of no known address: /readyz then withholds what only
+                # those who may read /metrics see (gateway.observability.access), which a
+                # rebinding page on loopback would otherwise read. The outer middleware (access
+                # line, metrics) keep the scope they hold, and the client's address in it.
+                scope = {**scope, "client": None}
+            elif refused is not None:
+                problem = refused
         if problem is None:
             await self.app(scope, receive, send)
             return
         response = outcome_response(400, operation_outcome("error", "invalid", problem))
         await response(scope, receive, send)
 
-    def _problem(self, hosts: list[bytes], scope: Scope) -> str | None:
+    def _framing_problem(self, hosts: list[bytes], scope: Scope) -> str | None:
         if len(hosts) > 1:  # RFC 9112 section 3.2: more than one Host is a 400
             return "The request has more than one Host header"
         if not hosts:
@@ -157,21 +170,24 @@ class HostCheck:
             if self.fixed_base or (reached is not None and is_loopback(str(reached[0]))):
                 return None  # RFC 9112 section 3.2 asks Host of HTTP/1.1 only (see above)
             return "The request has no Host header, which this server needs to build its links"
-        if scope["path"] in PROBE_PATHS:
-            return None  # no links, no resources (module docstring)
-        allowed = self.allowed if self.allowed is not None else self._operator_names(scope)
+        return None
+
+    def _name_problem(self, host: bytes, scope: Scope, guarded: bool) -> str | None:
+        """Why `host` is not answered; `guarded`: a path a rebinding page could read something
+        from (OPERATOR_PATHS, and what /readyz tells those who may read /metrics)."""
+        allowed = self.allowed if self.allowed is not None else self._operator_names(scope, guarded)
         if allowed is None:  # no names to check: public_base_url, and no path a rebinding page could use
             return None
-        name, port = split_host(hosts[0].decode("latin-1"))
+        name, port = split_host(host.decode("latin-1"))
         if port is not None and not (port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):
             return "The Host header's port is not a port number (1-65535)"  # links would name it
         if (name, None) in allowed or (name, port) in allowed:
             return None
         return "This server does not answer to the Host the request names (see server.allowed_hosts)"
 
-    def _operator_names(self, scope: Scope) -> frozenset[tuple[str, str | None]] | None:
+    def _operator_names(self, scope: Scope, guarded: bool) -> frozenset[tuple[str, str | None]] | None:
         reached = scope.get("server")
-        if scope["path"] in OPERATOR_PATHS and reached is not None and is_loopback(str(reached[0])):
+        if guarded and reached is not None and is_loopback(str(reached[0])):
             return self.operator_names  # a rebinding page's requests arrive on loopback
         return None
 

@@ -1016,3 +1016,48 @@ def test_the_start_up_log_names_the_hosts_answered(caplog: pytest.LogCaptureFixt
     assert "/metrics reached on a loopback address answer only localhost, 127.0.0.1, [::1], fhir.example.org" in (
         caplog.text
     )
+
+
+def _client_seen(server: ServerSettings, path: str, host: bytes) -> Any:
+    """The `client` of the scope the app behind HostCheck sees for a GET of `path` naming `host`,
+    reached on 127.0.0.1 from 127.0.0.1."""
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["client"])
+        await PlainTextResponse("served")(scope, receive, send)
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", host)],
+        "server": ("127.0.0.1", 8099),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "root_path": "",
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    asyncio.run(HostCheck(app, server)(scope, receive, send))
+    [client] = seen
+    return client
+
+
+def test_readyz_named_by_a_host_not_answered_tells_no_more_than_to_a_stranger() -> None:
+    # A rebinding page on loopback would read /readyz's breaker and OAuth details, which a
+    # loopback client is shown like /metrics: it gets the answer of a client of no known address.
+    for server in (
+        _smart_on_loopback(public_base_url="https://fhir.example.org"),
+        check_hosts(_settings(), "127.0.0.1").server,
+    ):
+        assert _client_seen(server, "/readyz", b"attacker.example:8099") is None
+        assert _client_seen(server, "/readyz", b"localhost:8099") == ("127.0.0.1", 50000)
