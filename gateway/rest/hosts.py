@@ -26,7 +26,9 @@ http://upstream_name;` sends `Host: upstream_name`) is not refused:
   (`serve --smart-demo`), so there the same names are required (`HostCheck`).
 Off loopback, `public_base_url` alone (no `allowed_hosts`) answers any Host: links do not depend
 on it, `auth = "smart"` is required there (gateway.auth.gate.check_exposure), and the names a
-load balancer's health checks use are not known in advance. A proxy that rewrites Host and must
+load balancer's health checks use are not known in advance; but a connection that reaches a
+loopback address of a gateway listening on all of them is a rebinding page's as well, and its
+`/metrics` and status page are guarded as above. A proxy that rewrites Host and must
 reach the guarded paths is named in `server.allowed_hosts`.
 
 The probes (`/livez`, `/healthz`, `/readyz`) answer whatever name the Host header gives: they
