@@ -1061,3 +1061,13 @@ def test_readyz_named_by_a_host_not_answered_tells_no_more_than_to_a_stranger() 
     ):
         assert _client_seen(server, "/readyz", b"attacker.example:8099") is None
         assert _client_seen(server, "/readyz", b"localhost:8099") == ("127.0.0.1", 50000)
+
+
+def test_listening_on_all_addresses_a_loopback_connection_to_metrics_still_needs_a_name_answered() -> None:
+    settings = _settings(public_base_url="https://fhir.example.org")
+    smart = settings.model_copy(update={"server": settings.server.model_copy(update={"auth": "smart"})})
+    server = check_hosts(smart, "0.0.0.0").server
+    assert server.allowed_hosts is None
+    assert _host_check_status(server, "/metrics", b"attacker.example:8099") == 400
+    assert _host_check_status(server, "/metrics", b"localhost:8099") == 200
+    assert _host_check_status(server, f"{BASE}/Patient/p1", b"lb.internal") == 200
