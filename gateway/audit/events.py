@@ -254,4 +254,6 @@ def _network(address: str) -> dict[str, str]:
         ipaddress.ip_address(address)
     except ValueError:
         return {"address": address[:64]}
+    if len(address) > 64:  # an IPv6 zone (RFC 4007 section 11) may be any text: no address is this long
+        return {"address": address[:64]}
     return {"address": address, "type": "2"}
