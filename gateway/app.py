@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from gateway.audit.health import AuditHealth
 from gateway.audit.middleware import Audit
+from gateway.audit.scope_keys import TOKEN_PATH
 from gateway.audit.sink import audit_sink
 from gateway.auth.gate import Gate
 from gateway.cache import CachePolicy
@@ -185,7 +186,7 @@ def create_app(
     routes = [*fhir_routes(), *observability.routes(), Route("/healthz", health)]
     if gate.server is not None:  # the gateway's own token endpoint (SMART Backend Services)
         routes += [
-            Route("/auth/token", gate.server.token, methods=["POST"]),
+            Route(TOKEN_PATH, gate.server.token, methods=["POST"]),
             Route("/auth/jwks", gate.server.jwks, methods=["GET"]),
         ]
     app = Starlette(

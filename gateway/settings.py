@@ -170,8 +170,9 @@ class ServerSettings(_Strict):
     port: int = Field(8080, ge=0, le=65535)
     public_base_url: str | None = None  # set when a proxy changes scheme/host/path
     # Host header values the gateway answers to ("name" any port, "name:port" one); others are a
-    # 400. Unset: on loopback the loopback names and public_base_url's host (DNS rebinding:
-    # gateway.rest.hosts); off loopback this or public_base_url is required.
+    # 400 (the probes answer any). Unset: on loopback the loopback names, with public_base_url's
+    # host where DNS rebinding could read something (gateway.rest.hosts); off loopback this or
+    # public_base_url is required.
     allowed_hosts: list[str] | None = None
     paging_secret: str | None = None  # env:/file: reference; random per process if unset
     # Where OAuth refresh tokens are kept (one 0600 file per tenant); sandbox tenants use a

@@ -16,25 +16,27 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from gateway import jsonio
 from gateway.auth.decision import Caller
 from gateway.documents import ids
 from gateway.search.parse import is_fhir_id
+from gateway.text import escaped
 
 AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
-# At most this many patient entities on a line. A page of a search can hold hundreds of patients;
-# a line must stay one write below PIPE_BUF (4096 bytes on Linux, POSIX write(2)) so that lines
-# of several workers on one pipe never interleave (gateway.audit.sink.StdoutSink). An entity of
-# the longest FHIR id (64 characters) is about 200 bytes, the rest of a line about 1 kB with
-# 64-character client, user and request ids: 12 of them leave room for longer tenant names and
-# client ids. Beyond it the line says how many more patients it does not name
-# (PATIENTS_NOT_NAMED): incomplete, and said to be.
+# A line must stay one write of at most PIPE_BUF bytes (4096 on Linux; POSIX write(2): no more
+# is written to a pipe without interleaving), so that lines of several workers on one pipe never
+# mix (gateway.audit.sink.StdoutSink). LINE_BYTES is what an event may take before the sequence
+# number the middleware appends (under 100 bytes) and the newline.
+LINE_BYTES = 4096 - 128
+# At most this many patient entities on a line (a page of a search can hold hundreds); fewer when
+# the line would not fit in LINE_BYTES. Beyond them the line says how many patients it does not
+# name (PATIENTS_NOT_NAMED): incomplete, and said to be.
 MAX_PATIENTS = 12
-# Request scope key: the client whose valid token was refused for the tenant (gateway.auth.gate
-# TenantRefused), for the line's agent; the request's caller ("fhir.caller") is never set to it.
-REFUSED_CALLER = "fhir.audit.refused_caller"
-# The gateway's token endpoint (gateway.auth.server): each request there is an authentication,
-# audited as one (the client it claims to be: gateway.auth.server.CLAIMED_CLIENT).
-TOKEN_PATH = "/auth/token"
+# The text an agent is named by (client id, `sub`/`fhirUser`) and the tenant's name come from an
+# issuer or the configuration and have no length limit (an 18,000-character client_id was seen):
+# each is kept to AGENT_TEXT_BYTES serialized, its end replaced by TRUNCATED and its length.
+AGENT_TEXT_BYTES = 256
+TRUNCATED = "…(truncated from {} characters)"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 PATIENTS_NOT_NAMED = "urn:fhir-gateway:audit-patients-not-named"
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
@@ -108,20 +110,19 @@ def audit_event(
         entity.append({"what": {"type": resource_type}, "type": _type(resource_type)})
     # Never from the query: a parameter the interaction ignored would name whomever the client chose.
     patients = dict.fromkeys((*_path_patient(resource_type, rest), *request.patients))
-    for patient in list(patients)[:MAX_PATIENTS]:
+    named = list(patients)[:MAX_PATIENTS]
+    for patient in named:
         entity.append({"what": {"reference": f"Patient/{patient}"}, "role": _PATIENT_ROLE})
     agent: dict[str, Any] = {"requestor": True, "who": {"display": "unauthenticated"}}
     if caller is not None:
-        agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": caller.client_id}}
+        agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": bounded(caller.client_id)}}
         if caller.subject:
-            agent["altId"] = caller.subject
+            agent["altId"] = bounded(caller.subject)
     if request.client_address:
         agent["network"] = dict(_network(request.client_address))  # a copy: the cached one stays as it is
     moment = _moment(now)
     extension: list[dict[str, Any]] = [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}]
-    if len(patients) > MAX_PATIENTS:
-        extension.append({"url": PATIENTS_NOT_NAMED, "valueInteger": len(patients) - MAX_PATIENTS})
-    return {
+    event = {
         "resourceType": "AuditEvent",
         "type": _REST,
         "subtype": _SUBTYPES[kind],
@@ -130,10 +131,11 @@ def audit_event(
         "outcome": "0" if status < 400 else "4" if status < 500 else "8",
         "outcomeDesc": str(status),
         "agent": [agent],
-        "source": {"site": tenant, "observer": _OBSERVER},
+        "source": {"site": bounded(tenant), "observer": _OBSERVER},
         "entity": entity,
         "extension": extension,
     }
+    return _fitted(event, len(named), len(patients))
 
 
 def authentication_event(
@@ -147,7 +149,7 @@ def authentication_event(
     assertion, nor anything else of the form."""
     agent: dict[str, Any] = {"requestor": True, "who": {"display": "unauthenticated"}}
     if client_id is not None:
-        agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": client_id}}
+        agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": bounded(client_id)}}
     if request.client_address:
         agent["network"] = dict(_network(request.client_address))
     return {
@@ -163,6 +165,40 @@ def authentication_event(
         "entity": [],
         "extension": [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}],
     }
+
+
+def bounded(text: str) -> str:
+    """`text` if it serializes to at most AGENT_TEXT_BYTES, else its start and TRUNCATED."""
+    # At most 7 bytes a character (a lone surrogate written as its escape, `"\\ud800"`).
+    if len(text) <= AGENT_TEXT_BYTES // 7 or _size(text) <= AGENT_TEXT_BYTES:
+        return text
+    marker = TRUNCATED.format(len(text))
+    kept = text[:AGENT_TEXT_BYTES]
+    while kept and _size(kept + marker) > AGENT_TEXT_BYTES:
+        kept = kept[: len(kept) - max(1, len(kept) // 8)]
+    return kept + marker
+
+
+def _fitted(event: dict[str, Any], named: int, patients: int) -> dict[str, Any]:
+    """`event` with as many of its `named` patient entities (the last ones in `entity`) as fit in
+    LINE_BYTES, and the count of the `patients` it does not name."""
+    entity, extension = event["entity"], event["extension"]
+    while True:
+        not_named = patients - named
+        if not_named:
+            extension[1:] = [{"url": PATIENTS_NOT_NAMED, "valueInteger": not_named}]
+        if named == 0 or _size(event) <= LINE_BYTES:
+            return event
+        entity.pop()
+        named -= 1
+
+
+def _size(value: Any) -> int:
+    """Bytes `value` takes on the line (as gateway.audit.sink.audit_line writes it)."""
+    try:
+        return len(jsonio.dumps(value))
+    except TypeError:  # a lone surrogate: written as its escape
+        return len(jsonio.dumps(escaped(value)))
 
 
 def _moment(now: datetime | None) -> str:
@@ -217,5 +253,7 @@ def _network(address: str) -> dict[str, str]:
     try:
         ipaddress.ip_address(address)
     except ValueError:
+        return {"address": address[:64]}
+    if len(address) > 64:  # an IPv6 zone (RFC 4007 section 11) may be any text: no address is this long
         return {"address": address[:64]}
     return {"address": address, "type": "2"}

@@ -14,19 +14,13 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
-from gateway.audit.events import (
-    REFUSED_CALLER,
-    TOKEN_PATH,
-    Request,
-    audit_event,
-    authentication_event,
-)
+from gateway.audit.events import Request, audit_event, authentication_event
 from gateway.audit.health import AuditHealth
 from gateway.audit.patients import recorded_patients
+from gateway.audit.scope_keys import CLAIMED_CLIENT, REFUSED_CALLER, TOKEN_PATH
 from gateway.audit.sequence import AuditSequence
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
-from gateway.auth.server import CLAIMED_CLIENT
 from gateway.observability.context import refused_status
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.response_headers import set_header

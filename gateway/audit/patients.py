@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
+from gateway.audit.scope_keys import AUDIT_PATIENT
 from gateway.search.parse import is_fhir_id
 
-AUDIT_PATIENT = "fhir.audit.patient"  # request scope key: the patients a handler resolved the request to
 # The fields through which a resource names its patient (R4: `subject` on Observation,
 # Condition, Encounter, DocumentReference...; `patient` on AllergyIntolerance, Immunization...;
 # `beneficiary` on Coverage; a Binary's `securityContext`, R4 binary.html).

@@ -123,7 +123,15 @@ class Introspector:
             raise InvalidToken("the access token has expired")
         audience = answer.get("aud")
         absent = audience is None  # an empty string or list names no audience: not absent, refused
-        if not (absent and self._audience_optional):
+        if absent and not self._audience_optional:
+            # Not "for another server": the issuer said nothing of audience (RFC 7662 section 2.2
+            # makes aud optional). Said apart, so that the operator looks at the setting that
+            # accepts such answers, not at `audience`.
+            raise InvalidToken(
+                "the introspection answer names no audience (aud); the tenant accepts such answers "
+                "only with introspection_aud_optional = true"
+            )
+        if not absent:
             audiences = audience if isinstance(audience, list) else [audience]
             if self._audience not in audiences:
                 raise InvalidToken("the access token is not for this server (aud)")

@@ -1,13 +1,24 @@
 """Where an issuer's public keys come from: a JWKS URL (cached as its `Cache-Control` allows,
 but at least `min_ttl` seconds, and revalidated with its `ETag`/`Last-Modified` when it has
-them; refetched once when a token names a key it does not hold, at most every `min_refetch`
-seconds), or a JWKS file (re-read when it changes).
+them; refetched when a token names a key it does not hold, bounded as below), or a JWKS file
+(re-read when it changes).
 
 Why at least `min_ttl`, even under `no-cache`, `no-store` or `max-age=0`: RFC 9111 section
-5.2.2.4 would have a cache revalidate before every reuse, but the keys are needed for every
-request, whoever sends it, so obeying it would let any bearer string, a forged one included,
-make the gateway call the issuer. Kept a short while, a key the issuer withdraws is trusted at
-most `min_ttl` seconds longer; a new key is fetched as soon as a token names it (rotation).
+5.2.2.4 would have a cache revalidate before every reuse, but an issuer's keys are needed for
+every request, whoever sends it, so obeying it would let any bearer string, a forged one
+included, make the gateway call the issuer. Kept a short while, a key the issuer withdraws is
+trusted at most `min_ttl` seconds longer. A client's key set at the gateway's own token endpoint
+has no minimum (`min_ttl=0`, gateway.auth.server): SMART App Launch 2.x
+client-confidential-asymmetric has the authorization server cache it no longer than the client's
+Cache-Control says.
+
+Rotation (a signer publishes its new key, then signs with it): a token naming a `kid` the set
+held lacks has the set fetched again once the set is older than its own freshness lifetime
+(`max-age`; none under `no-cache`/`no-store`) or `min_refetch`, whichever is shorter, and never
+more often than every `min_unknown_kid_refetch` seconds: an issuer that marks its set no-cache
+has its new key picked up within about a second, while junk tokens naming made-up `kid`s cost at
+most one fetch a second, not one each.
+
 Likewise, after a fetch fails, requests are refused (KeysUnavailable, a 502) without asking the
 issuer again for `retry_after_failure` seconds: an issuer that is down or slow is asked once in
 that time, not once per request (each waiting out the timeout). Keys held past their time are
@@ -102,6 +113,7 @@ class JwksUrl:
         max_ttl: float = 86_400.0,
         min_ttl: float = 30.0,
         min_refetch: float = 30.0,
+        min_unknown_kid_refetch: float = 1.0,
         retry_after_failure: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -109,6 +121,9 @@ class JwksUrl:
         self._client = client
         self._default_ttl, self._max_ttl, self._min_ttl = default_ttl, max_ttl, min_ttl
         self._min_refetch, self._retry_after_failure = min_refetch, retry_after_failure
+        self._min_unknown_kid_refetch = min_unknown_kid_refetch
+        self._fresh_for = 0.0  # the set's own freshness lifetime, as its Cache-Control says
+        self._cache_control = ""  # the stored response's, kept across a 304 that has none
         self._failed: tuple[float, str] | None = None  # when the last fetch failed, and why
         self._clock = clock
         self._keys: dict[str | None, PyJWK] = {}
@@ -123,10 +138,14 @@ class JwksUrl:
         if self._fetched_at is None or now >= self._expires_at:
             await self._refresh(now)
         found = _pick(self._keys, kid)
-        if found is None and self._fetched_at is not None and now - self._fetched_at >= self._min_refetch:
+        if found is None and self._fetched_at is not None and now - self._fetched_at >= self._unknown_kid_wait():
             await self._refresh(now)  # rotation: the issuer may have published a new key
             found = _pick(self._keys, kid)
         return found
+
+    def _unknown_kid_wait(self) -> float:
+        """How old the set held must be before a `kid` it lacks has it fetched again."""
+        return max(self._min_unknown_kid_refetch, min(self._min_refetch, self._fresh_for))
 
     async def _refresh(self, now: float) -> None:
         async with self._lock:
@@ -161,16 +180,21 @@ class JwksUrl:
                 raise KeysUnavailable(f"JWKS {self.url}: not JSON") from None
             self._keys = parse_jwks(data)
             self._validators = _validators(response.headers)
+            self._cache_control = ""
+        # RFC 9111 section 4.3.4: a 304's header fields replace the stored response's; one it
+        # does not carry (many send no Cache-Control) leaves the stored one, max-age and all.
+        self._cache_control = response.headers.get("cache-control", self._cache_control)
+        self._fresh_for = self._freshness(self._cache_control)
         self._fetched_at = self._clock()
-        self._expires_at = self._fetched_at + self._ttl(response.headers.get("cache-control", ""))
+        self._expires_at = self._fetched_at + max(self._fresh_for, self._min_ttl)
 
-    def _ttl(self, cache_control: str) -> float:
+    def _freshness(self, cache_control: str) -> float:
+        """The freshness lifetime the set's Cache-Control gives it (RFC 9111 section 4.2.1)."""
         directives = cache_control.lower()
         if "no-store" in directives or "no-cache" in directives:
-            return self._min_ttl
+            return 0.0
         match = _MAX_AGE.search(cache_control)
-        ttl = min(float(match.group(1)), self._max_ttl) if match else self._default_ttl
-        return max(ttl, self._min_ttl)
+        return min(float(match.group(1)), self._max_ttl) if match else self._default_ttl
 
 
 def _validators(headers: httpx.Headers) -> dict[str, str]:

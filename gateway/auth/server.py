@@ -25,6 +25,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gateway.audit.scope_keys import CLAIMED_CLIENT, TOKEN_PATH
 from gateway.auth.keys import RSA_MIN_BITS, JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits, too_short
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
@@ -42,9 +43,6 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("RS384", "ES384")
 MAX_ASSERTION_LIFETIME = 300  # SMART Backend Services: exp no more than five minutes ahead
 SKEW = 30  # seconds
-# Request scope key: the registered client a token request's assertion claims to be, set once it
-# names one, proven or not; the audit line of the request names it (gateway.audit.events).
-CLAIMED_CLIENT = "fhir.audit.client"
 
 
 class OAuthError(Exception):
@@ -72,7 +70,7 @@ class TokenServer:
     ) -> None:
         root = public_base_url.rstrip("/")
         self.issuer = f"{root}/auth"
-        self.token_endpoint = f"{root}/auth/token"
+        self.token_endpoint = f"{root}{TOKEN_PATH}"
         self.jwks_uri = f"{root}/auth/jwks"
         self.audience = f"{root}/fhir"  # the access tokens' audience: this gateway's FHIR tenants
         self.lifetime = conf.token_lifetime
@@ -233,7 +231,12 @@ def _registered(conf: ClientSettings, http: httpx.AsyncClient) -> RegisteredClie
         keys = JwksFile(Path(conf.jwks_file).expanduser())
     else:
         assert conf.jwks_uri is not None
-        keys = JwksUrl(conf.jwks_uri, http)
+        # SMART App Launch 2.x, client-confidential-asymmetric (hl7.org/fhir/smart-app-launch/
+        # client-confidential-asymmetric.html): "The FHIR authorization server SHALL NOT cache a
+        # JWKS for longer than the client's cache-control header indicates": no minimum here (an
+        # issuer's set keeps gateway.auth.keys' 30 s minimum). Only a registered client_id's set
+        # is ever fetched, and revalidated with its validators when it has them.
+        keys = JwksUrl(conf.jwks_uri, http, min_ttl=0.0)
     scopes = tuple(s for s in (parse_resource_scope(w) for w in conf.scopes) if s is not None)
     return RegisteredClient(conf.client_id, keys, scopes, tuple(conf.tenants))
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from gateway.audit.events import REFUSED_CALLER
+from gateway.audit.scope_keys import REFUSED_CALLER
 from gateway.auth.gate import TenantRefused
 from gateway.contract import Interaction
 from gateway.errors import MethodNotAllowed, NotFound, UpstreamTimeout

@@ -16,18 +16,22 @@ import pytest
 from gateway import cli
 from gateway.app import create_app
 from gateway.sandbox_host import serve_in_thread
-from gateway.settings import DEMO_CONFIG, load_settings
+from gateway.settings import DEMO_CONFIG, AuditSettings, load_settings
 from gateway.smart_demo import DEMO_CLIENT, SmartDemo, smart_demo
 from mappings.registry import VENDORS
 from sandboxes.registry import SANDBOXES
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[SmartDemo]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmartDemo]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with smart_demo(load_settings(DEMO_CONFIG), "127.0.0.1", port) as made:
+    # The trail in a file: on stdout (the demo's sink) the in-thread server's lines, the token
+    # request's login among them, would mix with what `fhir-gateway token` prints.
+    trail = AuditSettings(sink="file", path=str(tmp_path_factory.mktemp("audit") / "audit.jsonl"))
+    settings = load_settings(DEMO_CONFIG).model_copy(update={"audit": trail})
+    with smart_demo(settings, "127.0.0.1", port) as made:
         running = serve_in_thread(
             create_app(made.settings, VENDORS, SANDBOXES, access_logging=False), port=port, date_header=False
         )

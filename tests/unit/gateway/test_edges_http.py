@@ -979,3 +979,95 @@ def test_a_read_refused_for_its_body_while_the_vendor_answers_is_audited_as_refu
         _wait_until_served(port)
     assert [line.__dict__["status"] for line in _logged_lines(caplog)] == [400]
     assert _audited(trail) == ["400"]
+
+
+def _smart_on_loopback(**server: Any) -> ServerSettings:
+    """check_hosts' server settings for an `auth = "smart"` gateway on 127.0.0.1 (the tenant's
+    issuer is nothing the Host check reads)."""
+    settings = _settings(**server)
+    smart = settings.model_copy(update={"server": settings.server.model_copy(update={"auth": "smart"})})
+    return check_hosts(smart, "127.0.0.1").server
+
+
+@pytest.mark.parametrize("host", [b"fhir_gateway", b"10.0.0.5", b"fhir.internal.example.org:8080"])
+def test_on_loopback_a_proxy_that_rewrites_host_reaches_the_token_guarded_api(host: bytes) -> None:
+    # nginx `proxy_pass http://fhir_gateway;` sends `Host: fhir_gateway`; a load balancer's check
+    # by IP `Host: 10.0.0.5`. With public_base_url and auth = "smart" they got 400 everywhere.
+    server = _smart_on_loopback(public_base_url="https://fhir.example.org")
+    assert _host_check_status(server, f"{BASE}/Patient/p1", host) == 200
+    assert _host_check_status(server, "/metrics", host) == 400  # no token on loopback: still guarded
+    assert _host_check_status(server, "/", host) == 400
+    assert _host_check_status(server, "/metrics", b"fhir.example.org") == 200
+
+
+@pytest.mark.parametrize("probe", ["/livez", "/healthz", "/readyz"])
+def test_the_probes_answer_whatever_host_names_the_instance(probe: str) -> None:
+    # A health check by IP or internal alias got 400: the instance was marked unhealthy.
+    strict = check_hosts(_settings(public_base_url="https://fhir.example.org"), "127.0.0.1").server  # auth none
+    named = _settings(allowed_hosts=["fhir.example.org"]).server
+    for server in (strict, named, _smart_on_loopback(public_base_url="https://fhir.example.org")):
+        assert _host_check_status(server, probe, b"10.0.0.5") == 200
+    assert _host_check_status(strict, f"{BASE}/Patient/p1", b"10.0.0.5") == 400  # auth none: data guarded
+
+
+def test_the_start_up_log_names_the_hosts_answered(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="gateway.rest.hosts")
+    HostCheck(PlainTextResponse("x"), _smart_on_loopback(public_base_url="https://fhir.example.org"))
+    assert "/metrics reached on a loopback address answer only localhost, 127.0.0.1, [::1], fhir.example.org" in (
+        caplog.text
+    )
+
+
+def _client_seen(server: ServerSettings, path: str, host: bytes) -> Any:
+    """The `client` of the scope the app behind HostCheck sees for a GET of `path` naming `host`,
+    reached on 127.0.0.1 from 127.0.0.1."""
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["client"])
+        await PlainTextResponse("served")(scope, receive, send)
+
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", host)],
+        "server": ("127.0.0.1", 8099),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "root_path": "",
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    asyncio.run(HostCheck(app, server)(scope, receive, send))
+    [client] = seen
+    return client
+
+
+def test_readyz_named_by_a_host_not_answered_tells_no_more_than_to_a_stranger() -> None:
+    # A rebinding page on loopback would read /readyz's breaker and OAuth details, which a
+    # loopback client is shown like /metrics: it gets the answer of a client of no known address.
+    for server in (
+        _smart_on_loopback(public_base_url="https://fhir.example.org"),
+        check_hosts(_settings(), "127.0.0.1").server,
+    ):
+        assert _client_seen(server, "/readyz", b"attacker.example:8099") is None
+        assert _client_seen(server, "/readyz", b"localhost:8099") == ("127.0.0.1", 50000)
+
+
+def test_listening_on_all_addresses_a_loopback_connection_to_metrics_still_needs_a_name_answered() -> None:
+    settings = _settings(public_base_url="https://fhir.example.org")
+    smart = settings.model_copy(update={"server": settings.server.model_copy(update={"auth": "smart"})})
+    server = check_hosts(smart, "0.0.0.0").server
+    assert server.allowed_hosts is None
+    assert _host_check_status(server, "/metrics", b"attacker.example:8099") == 400
+    assert _host_check_status(server, "/metrics", b"localhost:8099") == 200
+    assert _host_check_status(server, f"{BASE}/Patient/p1", b"lb.internal") == 200

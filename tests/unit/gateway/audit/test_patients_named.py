@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from gateway.audit.events import MAX_PATIENTS, PATIENTS_NOT_NAMED, audit_event
+from gateway.audit import events
+from gateway.audit.events import MAX_PATIENTS, PATIENTS_NOT_NAMED, audit_event, authentication_event
 from gateway.audit.events import Request as AuditRequest
 from gateway.audit.sink import audit_line
 from gateway.auth.decision import Caller
@@ -115,6 +116,38 @@ def test_a_line_naming_the_most_patients_of_the_longest_ids_is_one_atomic_pipe_w
     assert len(audit_line(event)) + 1 <= 4096
 
 
+def _one_pipe_write(event: dict[str, Any]) -> bool:
+    """Whether the line StdoutSink writes for `event`, numbered as the middleware numbers it, is
+    at most PIPE_BUF (4096) bytes."""
+    event["extension"].append({"url": "urn:fhir-gateway:audit-sequence", "valueInteger": 2**63 - 1})
+    return len(audit_line(event)) + 1 <= 4096
+
+
+@pytest.mark.parametrize("filler", ["c", '"', "\x01", "é", "\ud800"])
+def test_a_line_of_unbounded_agent_names_is_one_pipe_write_and_says_what_it_cut(filler: str) -> None:
+    # Before: an IdP-supplied 18,000-character client_id made a line of 18 kB, which interleaves
+    # with other workers' lines on one pipe.
+    client_id, subject, tenant = "hie-" + filler * 18_000, "Practitioner/" + filler * 9_000, "t" * 3_000
+    patients = tuple(f"{n:02d}" + "x" * 62 for n in range(40))
+    request = AuditRequest("GET", f"/fhir/{tenant}/Patient", "r" * 64, "2001:db8::1", patients=patients)
+    event: dict[str, Any] = audit_event(request, 200, Caller(client_id, subject, Scopes((), (), ())), tenants={tenant})
+    named_here = [e for e in event["entity"] if e.get("role", {}).get("code") == "1"]
+    not_named = next(x["valueInteger"] for x in event["extension"] if x["url"] == PATIENTS_NOT_NAMED)
+    assert len(named_here) + not_named == 40
+    who = event["agent"][0]["who"]["identifier"]["value"]
+    assert who.startswith("hie-" + filler) and who.endswith("(truncated from 18004 characters)")
+    assert event["agent"][0]["altId"].endswith("(truncated from 9013 characters)")
+    assert event["source"]["site"].endswith("(truncated from 3000 characters)")
+    assert _one_pipe_write(event)
+
+
+def test_a_token_request_line_of_a_long_client_id_is_one_pipe_write() -> None:
+    request = AuditRequest("POST", "/auth/token", "r" * 64, "2001:db8::1")
+    event = authentication_event(request, 401, "x" * 18_000)
+    assert event["agent"][0]["who"]["identifier"]["value"].endswith("(truncated from 18000 characters)")
+    assert _one_pipe_write(event)
+
+
 def test_a_search_refused_after_its_patients_were_read_names_them_as_asked(
     client: TestClient, reader: dict[str, str], trail: Path
 ) -> None:
@@ -123,3 +156,14 @@ def test_a_search_refused_after_its_patients_were_read_names_them_as_asked(
     answer = outcome(client.get(f"{BASE}/Observation?patient=Patient/p1,Patient/p2", headers=reader), 400)
     assert "several patients" in answer["issue"][0]["diagnostics"]
     assert named(trail) == [["Patient/p1", "Patient/p2"]]
+
+
+def test_patients_that_would_overflow_the_line_are_counted_not_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events, "LINE_BYTES", 1_500)  # as if the rest of the line were long
+    patients = tuple(f"{n:02d}" + "x" * 62 for n in range(40))
+    request = AuditRequest("GET", f"/fhir/{TENANT}/Patient", "r" * 64, "2001:db8::1", patients=patients)
+    event = audit_event(request, 200, Caller("c" * 200, "s" * 200, Scopes((), (), ())))
+    named_here = [e for e in event["entity"] if e.get("role", {}).get("code") == "1"]
+    not_named = next(x["valueInteger"] for x in event["extension"] if x["url"] == PATIENTS_NOT_NAMED)
+    assert 0 < len(named_here) < MAX_PATIENTS and len(named_here) + not_named == 40
+    assert len(audit_line(event)) <= 1_500

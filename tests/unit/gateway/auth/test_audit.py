@@ -240,6 +240,10 @@ def test_a_line_the_sink_fails_to_write_in_any_way_is_a_503(
         ("2001:db8::1", {"address": "2001:db8::1", "type": "2"}),
         ("ZQXMARK25", {"address": "ZQXMARK25"}),  # what a trusted proxy's X-Forwarded-For claimed
         ("x" * 300, {"address": "x" * 64}),
+        # An IPv6 address's zone may be any text (RFC 4007 section 11): one longer than any
+        # interface name is recorded as claimed, untyped and cut, never 5 kB on an audit line.
+        ("fe80::1%eth0", {"address": "fe80::1%eth0", "type": "2"}),
+        ("fe80::1%" + "z" * 5000, {"address": ("fe80::1%" + "z" * 5000)[:64]}),
     ],
 )
 def test_the_network_address_is_typed_an_ip_address_only_when_it_is_one(address: str, expected: dict[str, str]) -> None:

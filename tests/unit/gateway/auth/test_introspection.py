@@ -163,6 +163,22 @@ def test_a_token_without_aud_opens_no_tenant_of_a_shared_issuer(
         ok(client.get("/fhir/other/Patient/p1", headers={"Authorization": "Bearer opaque-B-1"}))
 
 
+def test_an_answer_without_aud_is_told_apart_from_one_for_another_server(
+    issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: both said "not for this server (aud)", which sent operators to check `audience`
+    # when the issuer simply names none (introspection_aud_optional is the setting for that).
+    monkeypatch.setenv("TEST_INTROSPECTION_SECRET", "s3cret")
+    issuer[1].tokens["opaque-none"] = {"active": True, "scope": "user/*.rs", "client_id": "appA"}
+    issuer[1].tokens["opaque-other"] = active("user/*.rs", aud="https://fhir.example.org/fhir/other")
+    with gateway_over({TENANT: introspected(issuer[0])}) as client:
+        no_aud = outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-none"}), 401)
+        assert "names no audience" in no_aud["issue"][0]["diagnostics"]
+        assert "introspection_aud_optional" in no_aud["issue"][0]["diagnostics"]
+        other = outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-other"}), 401)
+        assert "not for this server (aud)" in other["issue"][0]["diagnostics"]
+
+
 def test_a_tenant_alone_with_its_issuer_may_accept_answers_without_aud(
     issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -208,7 +224,7 @@ def test_a_refused_token_is_remembered_briefly_so_repeating_it_does_not_ask_agai
     assert state.calls == 3  # another token is asked about
 
 
-def test_a_refusal_is_kept_a_few_seconds_only_and_by_hash_in_a_bounded_cache() -> None:
+def test_a_refusal_is_kept_a_few_seconds_only_in_a_bounded_cache() -> None:
     calls: list[str] = []
     now = [1000.0]
     kept = 8
@@ -218,7 +234,7 @@ def test_a_refusal_is_kept_a_few_seconds_only_and_by_hash_in_a_bounded_cache() -
         calls.append(token)
         return httpx.Response(200, json={"active": token == "good", "scope": "user/*.rs", "aud": AUDIENCE})
 
-    async def scenario() -> Introspector:
+    async def scenario() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
             introspector = Introspector(
                 "https://i/introspect", "c", "s", AUDIENCE, http, refusals_kept=kept, clock=lambda: now[0]
@@ -234,12 +250,15 @@ def test_a_refusal_is_kept_a_few_seconds_only_and_by_hash_in_a_bounded_cache() -
             for n in range(kept + 5):
                 with pytest.raises(InvalidToken):
                     await introspector.claims(f"junk-{n}")
-            return introspector
+            asked = len(calls)
+            with pytest.raises(InvalidToken):
+                await introspector.claims(f"junk-{kept + 4}")  # among the last `kept`: remembered
+            assert len(calls) == asked
+            with pytest.raises(InvalidToken):
+                await introspector.claims("junk-0")  # pushed out by the later ones: asked again
+            assert len(calls) == asked + 1
 
-    introspector = run_async(scenario())
-    refusals = introspector._refused
-    assert len(refusals) == kept
-    assert not any("junk" in key for key in refusals)  # kept by hash, never the token itself
+    run_async(scenario())
 
 
 def test_accepting_answers_without_aud_is_refused_for_a_jwt_issuer() -> None:

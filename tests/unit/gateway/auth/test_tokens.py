@@ -21,7 +21,10 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from gateway.auth.keys import JwksFile, JwksUrl, KeysUnavailable, StaticKeys
 from gateway.auth.scopes import Permission
+from gateway.auth.server import TokenServer
 from gateway.auth.tokens import InvalidToken, Trust, caller_from, verify
+from gateway.settings import AuthServerSettings, ClientSettings
+from gateway.shared.state import LocalState
 
 T = TypeVar("T")
 ISSUER = "https://auth.example.org"
@@ -187,7 +190,7 @@ def test_a_key_set_marked_no_cache_is_not_fetched_per_request(cache_control: str
             for _ in range(2):
                 await verify(token(), trust)
             for forged in (token(OTHER_KEY), token(OTHER_KEY, kid="rsa7"), token(OTHER_KEY, kid="rsa8")):
-                now[0] += 1
+                now[0] += 0.3  # unknown kids within a second of the fetch: no refetch
                 with pytest.raises(InvalidToken):
                     await verify(forged, trust)
             assert issuer.calls == 1
@@ -216,6 +219,103 @@ def test_a_key_set_with_an_etag_is_revalidated_and_a_304_keeps_the_keys() -> Non
             assert (issuer.calls, issuer.conditional) == (3, 2)
             with pytest.raises(InvalidToken):
                 await verify(token(), trust)  # the old key is gone with the old set
+
+    run(scenario())
+
+
+def test_a_new_kid_from_an_issuer_on_no_cache_is_fetched_within_a_second_and_junk_kids_stay_bounded() -> None:
+    # Before: an issuer on no-cache that started signing with a new kid had its tokens refused
+    # (401) for up to 30 s after the last fetch.
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="no-cache")
+    now = [0.0]
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer.handler)) as client:
+            trust = Trust(ISSUER, AUDIENCE, JwksUrl("https://a/jwks", client, clock=lambda: now[0]))
+            await verify(token(), trust)
+            issuer.jwks = {"keys": [jwk(RSA_KEY, "rsa1"), jwk(OTHER_KEY, "rsa2")]}  # rotation
+            now[0] = 2
+            await verify(token(OTHER_KEY, "rsa2"), trust)
+            assert issuer.calls == 2
+            for step in range(50):  # five seconds of junk kids, ten a second
+                now[0] = 2 + step / 10
+                with pytest.raises(InvalidToken):
+                    await verify(token(OTHER_KEY, f"junk{step}"), trust)
+            assert issuer.calls <= 2 + 5
+
+    run(scenario())
+
+
+def test_an_unknown_kid_waits_no_longer_than_the_sets_own_max_age() -> None:
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="max-age=10")
+    now = [0.0]
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer.handler)) as client:
+            trust = Trust(ISSUER, AUDIENCE, JwksUrl("https://a/jwks", client, clock=lambda: now[0]))
+            await verify(token(), trust)
+            issuer.jwks = {"keys": [jwk(OTHER_KEY, "rsa2")]}
+            now[0] = 5
+            with pytest.raises(InvalidToken):  # the set is still fresh: no refetch
+                await verify(token(OTHER_KEY, "rsa2"), trust)
+            now[0] = 11  # stale by its own max-age, though kept for the 30 s minimum
+            await verify(token(OTHER_KEY, "rsa2"), trust)
+            assert issuer.calls == 2
+
+    run(scenario())
+
+
+def test_a_304_without_cache_control_keeps_the_stored_max_age() -> None:
+    # RFC 9111 section 4.3.4. Before: the 304 reset the set's lifetime to the 300 s default.
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="max-age=60", etag='"v1"')
+    now = [0.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = issuer.handler(request)
+        if answer.status_code == 304:
+            del answer.headers["Cache-Control"]
+        return answer
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            trust = Trust(ISSUER, AUDIENCE, JwksUrl("https://a/jwks", client, clock=lambda: now[0]))
+            await verify(token(), trust)
+            now[0] = 61
+            await verify(token(), trust)  # revalidated: 304 without Cache-Control
+            assert (issuer.calls, issuer.conditional) == (2, 1)
+            now[0] = 122  # past the stored max-age=60 again
+            await verify(token(), trust)
+            assert (issuer.calls, issuer.conditional) == (3, 2)
+
+    run(scenario())
+
+
+def test_a_clients_key_set_at_the_token_endpoint_is_kept_no_longer_than_its_cache_control(tmp_path: Any) -> None:
+    # SMART App Launch 2.x client-confidential-asymmetric: the authorization server SHALL NOT
+    # cache a client's JWKS longer than its Cache-Control says. Before: kept at least 30 s, so a
+    # client on no-cache that rotated got invalid_client meanwhile.
+    signing = tmp_path / "signing.pem"
+    signing.write_bytes(
+        ec.generate_private_key(ec.SECP384R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    client_keys = Issuer({"keys": [jwk(RSA_KEY, "c1")]}, cache_control="no-cache")
+    conf = AuthServerSettings(
+        signing_keys=[f"file:{signing}"],
+        clients=[
+            ClientSettings(client_id="hie", jwks_uri="https://hie.example/jwks", scopes=["system/*.rs"], tenants=["t"])
+        ],
+    )
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(client_keys.handler)) as http:
+            keys = TokenServer(conf, "https://fhir.example.org", http, LocalState()).clients["hie"].keys
+            assert await keys.key("c1") is not None
+            client_keys.jwks = {"keys": [jwk(OTHER_KEY, "c2")]}  # the client rotates at once
+            await asyncio.sleep(0.01)
+            assert await keys.key("c1") is None  # the withdrawn key is not trusted on
+            assert await keys.key("c2") is not None
 
     run(scenario())
 
