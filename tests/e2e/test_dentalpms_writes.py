@@ -1093,6 +1093,32 @@ def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
     assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= warned
 
 
+@pytest.mark.parametrize("use", ["old", "temp"])
+def test_an_address_or_email_that_is_not_the_current_one_is_refused_not_stored_as_current(
+    fhir: FhirHttp, use: str
+) -> None:
+    # The vendor keeps one address and one email, read back without a use: an `old` or `temp`
+    # one would read back as the current one (Address.use and ContactPoint.use are modifiers).
+    # Before: 201, read back with no use, only a warning on `Patient.address[0].use`.
+    family = f"Notcurrent{use}dp"
+    sent = _new_patient(family, "")
+    sent["address"] = [{**sent["address"][0], "use": use}]
+    refused = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert refused.status_code == 422, refused.text
+    issue = outcome_of(refused)["issue"][0]
+    assert issue["expression"] == ["Patient.address[0].use"] and "nothing was written" in issue["diagnostics"], issue
+    assert _by_family(fhir, family) == []
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient(family, ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    before = fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")
+    telecom = [{**t, "use": use} if t["system"] == "email" else t for t in before["telecom"]]
+    updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json={**before, "telecom": telecom}, headers=JSON)
+    assert updated.status_code == 422, updated.text
+    email_at = next(i for i, t in enumerate(telecom) if t["system"] == "email")
+    assert outcome_of(updated)["issue"][0]["expression"] == [f"Patient.telecom[{email_at}].use"]
+    assert fhir.get_ok(f"{BASE}/Patient/{before['id']}") == before
+
+
 def test_an_address_reads_back_without_a_use_the_vendor_does_not_know(fhir: FhirHttp) -> None:
     # The reference's address fields say nothing of what kind of address they hold: a read
     # gives it no `use` (US Core requires none), and a `use` sent is named as not stored.
