@@ -1,7 +1,8 @@
 """Patient create on the Dental PMS (`POST /patients`) and its recovery (writes.py): one
 `Idempotency-Key` per client request; an answer lost, replayed, refused, failed after the patient
 was stored or given only as a `Location` read as the patient it made; the lifecycle reached by
-transitions; a condition on a chart number the vendor drops refused."""
+transitions; a condition on a chart number the vendor drops, or on anything else the patient as
+stored could not meet (create_conditions.py), refused."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from gateway.errors import (
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import message_of
+from mappings.dentalpms.create_conditions import unselecting_condition
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_lookup import PatientLookup, same_patient
 from mappings.dentalpms.patient_write import (
@@ -64,6 +66,11 @@ class PatientCreate(PatientLookup):
         conditioned = _condition_on_chart(create_condition(), fields.get("chart_number"), self._ctx)
         if conditioned and self._charts_dropped:
             raise _unkept_condition(fields["chart_number"], resource, self._ctx, NOTHING_WRITTEN)
+        # A condition the patient as stored could not meet finds nothing when the request comes
+        # again: each repeat would make another (create_conditions.py, R4 http.html#ccreate).
+        unselecting = unselecting_condition(create_condition(), fields, self._ctx)
+        if unselecting is not None:
+            raise unselecting
         warnings: tuple[str, ...] = ()
         sent_at = time.monotonic()
         response = await self._client.send("POST", "/patients", fields, {"Idempotency-Key": idempotency_key()})

@@ -13,6 +13,7 @@ from gateway.errors import (
     Gone,
     NotFound,
     PreconditionFailed,
+    WriteUnconfirmed,
 )
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import REFUSED, fields_of, message_of
@@ -56,6 +57,7 @@ class PatientUpdate(PatientWriteBase):
         unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
         fields = owned
         response: UpstreamResponse | None = None  # None: nothing to PATCH
+        confirmed: VendorRecord | None = None  # the patient holding this PATCH, a retry refused (`_own_edit`)
         for attempt in range(2):
             # An `active` or `deceased[x]` no status transition of this patient reaches is refused
             # before the PATCH (a modifier dropped would store a record meaning something else):
@@ -85,6 +87,14 @@ class PatientUpdate(PatientWriteBase):
                 break
             message = message_of(_json(response)).lower()
             chart = sent.get("chart_number")
+            if if_match is not None and response.attempt > 1:
+                # Before the chart number: a vendor checking it before the version refuses the
+                # resend of a PATCH that set it as "duplicate chart number", held by this very
+                # patient. Without If-Match the record read again is simply updated (below): only
+                # what it does not hold yet is sent, this edit's own part included or not.
+                confirmed = await self._own_edit(resource_id, sent, base)
+                if confirmed is not None:
+                    break
             if chart and "chart" in message:
                 raise _chart_in_use(chart)
             # A 409 that does not say why (Spring Boot's default error body gives the reason
@@ -107,8 +117,11 @@ class PatientUpdate(PatientWriteBase):
             base, current = now.get("version"), now  # what the retry sends is measured against it
         if response is not None and response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
-        updated = current if response is None else await self._record_of(response, resource_id, base)
-        own = current.get("version") if response is None else _own_version(response, base, updated)
+        if confirmed is not None:
+            updated, own = confirmed, confirmed.get("version")
+        else:
+            updated = current if response is None else await self._record_of(response, resource_id, base)
+            own = current.get("version") if response is None else _own_version(response, base, updated)
         updated, refusal, own = await self._transition(resource_id, resource, updated, own)
         taken_back: tuple[str, ...] = ()
         if refusal is not None and updated.get("status") == current.get("status"):
@@ -129,6 +142,27 @@ class PatientUpdate(PatientWriteBase):
             self._charts_dropped = self._charts_dropped or bool(dropped)
             not_stored += dropped
         return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
+
+    async def _own_edit(self, resource_id: str, sent: dict[str, Any], base: Any) -> VendorRecord | None:
+        """The patient as this update's PATCH left it, when the conflict refusing it answered a
+        retry (`UpstreamResponse.attempt` > 1): an earlier attempt, its answer lost, may have
+        been applied, and a vendor replaying keys only for creates then refuses the resend as
+        based on a version it moved itself. That is not the client's stale version: R4
+        http.html#concurrency has a 412 "instead of updating the resource", and this one may be
+        updated. Read again, the patient one version past `base` holding every field `sent` as
+        sent is this edit: the record is as the client asked, at the version one write made;
+        still at `base`, no attempt was applied (versions only grow), and None: the refusal is
+        the vendor's answer to this write alone. Anything else, or what cannot be compared, is a
+        `WriteUnconfirmed` (502 `processing`: "may have been applied"), never a 412."""
+        now = await self._record(resource_id)
+        if str(now.get("version")) == str(base):
+            return None
+        if _one_past(now.get("version"), base) and not changes(sent, now):
+            return now
+        raise WriteUnconfirmed(
+            f"The update of Patient/{resource_id} may have been applied: its answer was lost, and the Dental PMS "
+            "refused it when it was sent again; read the patient before sending it again"
+        )
 
     async def _patch(self, resource_id: str, sent: dict[str, Any], base: Any) -> UpstreamResponse | None:
         """The PATCH of the fields `sent` based on version `base`; None, and nothing sent, when
@@ -161,6 +195,14 @@ class PatientUpdate(PatientWriteBase):
         if not 200 <= response.status < 300:
             return await self._record(resource_id)
         return await self._record_of(response, resource_id, own)
+
+
+def _one_past(version: Any, base: Any) -> bool:
+    """Whether `version` is the one after `base` (integers, or integers written as text)."""
+    try:
+        return int(str(version)) == int(str(base)) + 1
+    except ValueError:
+        return False
 
 
 def _element(field: str) -> str:

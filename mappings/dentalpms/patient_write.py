@@ -7,9 +7,9 @@ name's first given (`preferred_name`), `birthDate` (a full date only: a year or 
 refused, 422, as `date_of_birth` is a `string (date)`), `gender` (FHIR male/female/other/unknown
 are vendor codes too), one phone of each use home/mobile/work (a phone without a use takes the
 first free of mobile, home, work), one email (without a use: patient.py reads it back without
-one), one address (the first of which anything is kept, an `old` one only when no other is; two
-lines, city, state, postal code, country; read back without a use, so a use sent is not kept;
-when no address has anything kept, `Patient.address` is named whole), the chart number's value
+one), one address (the first of which anything is kept, an `old` or `temp` one only when no other
+is; two lines, city, state, postal code, country; read back without a use, so a use sent is not
+kept; when no address has anything kept, `Patient.address` is named whole), the chart number's value
 (the identifier in the tenant's chart-number system; a use, type, period or assigner that does
 not read back as sent is reported), `maritalStatus` (one v3 code: other codings, and a text or
 display other than the code's, are reported), the preferred `communication` language (one
@@ -18,7 +18,9 @@ communications are reported), `deceasedDateTime` (a day as the clinic's midnight
 `_date_time`), and on create the lifecycle (`active: false` → status inactive, deceased →
 deceased). Everything else is reported by FHIR path in `Written.not_stored` (gateway/rest/write.py
 says how), a primitive's id and extensions as FHIRPath reaches them (`_unkept`): what a read
-gives, written back, reports nothing.
+gives, written back, reports nothing. An address, email or chart number stored whose `use` is
+`old` or `temp` would read back as the current one, which that modifier says it is not: the write
+is refused, 422 naming it (`NOT_CURRENT`).
 
 Update is FHIR's full replace over a PATCH: every field this mapping owns is set, null
 when the resource has no value for it, so what the client left out is cleared (`changes`
@@ -285,9 +287,11 @@ def _fields(resource: dict[str, Any], ctx: TenantContext, patient_id: str | None
     fields: dict[str, Any] = {}
     lost = _unkept("Patient", resource, _HANDLED)
     lost += _names(resource.get("name") or [], fields)
-    lost += _identifiers(resource.get("identifier") or [], ctx, fields, patient_id)
-    lost += _telecom(resource.get("telecom") or [], fields)
-    lost += _address(resource.get("address") or [], fields)
+    not_current: list[NotCurrent] = []  # what would read back as current (NOT_CURRENT)
+    lost += _identifiers(resource.get("identifier") or [], ctx, fields, patient_id, not_current)
+    lost += _telecom(resource.get("telecom") or [], fields, not_current)
+    lost += _address(resource.get("address") or [], fields, not_current)
+    _refuse_uses_read_as_current(not_current)
     if resource.get("birthDate"):
         if len(resource["birthDate"]) != len("YYYY-MM-DD"):
             # The reference's `date_of_birth` is a `string (date)`: a year or year-month has no
@@ -353,7 +357,11 @@ def _names(names: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
 
 
 def _identifiers(
-    identifiers: list[dict[str, Any]], ctx: TenantContext, fields: dict[str, Any], patient_id: str | None
+    identifiers: list[dict[str, Any]],
+    ctx: TenantContext,
+    fields: dict[str, Any],
+    patient_id: str | None,
+    not_current: list[NotCurrent],
 ) -> list[str]:
     """The chart number (the first identifier of the tenant's chart-number system with a
     value); the vendor keeps its value only, read back `use: official` with the type
@@ -367,7 +375,9 @@ def _identifiers(
         if system == ctx.system("chart-number") and value and "chart_number" not in fields:
             fields["chart_number"] = value
             lost += _unkept(path, identifier, ("system", "value", "use", "type"))
-            if use not in (None, "official"):
+            if use in NOT_CURRENT:
+                not_current.append(NotCurrent(f"{path}.use", use, "a chart number"))
+            elif use not in (None, "official"):
                 lost.append(f"{path}.use")
             if "type" in identifier:
                 lost += _concept_unkept(f"{path}.type", identifier["type"], chart_number_type())
@@ -417,8 +427,13 @@ def _coding_unkept(path: str, coding: dict[str, Any], display: str | None) -> li
     return lost
 
 
-def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
+def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any], not_current: list[NotCurrent]) -> list[str]:
+    """One phone of each use home/mobile/work (a `temp` or `old` phone has no field: it is not
+    stored, and named) and one email, a current one first: the email reads back without a use,
+    so an `old` or `temp` one stored would read as current (`NOT_CURRENT`)."""
     lost: list[str] = []
+    emails = [i for i, point in enumerate(telecom) if point.get("system") == "email" and point.get("value")]
+    email = next((i for i in emails if telecom[i].get("use") not in NOT_CURRENT), emails[0] if emails else None)
     for i, point in enumerate(telecom):
         value, system, use = point.get("value"), point.get("system"), point.get("use")
         target: str | None = None
@@ -427,7 +442,7 @@ def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]
                 target = _PHONE_FIELDS[use] if _PHONE_FIELDS[use] not in fields else None
             elif use is None:
                 target = next((f for f in _PHONE_FIELDS.values() if f not in fields), None)
-        elif value and system == "email" and "email" not in fields:
+        elif i == email:
             target = "email"
         if target is None:
             lost.append(f"Patient.telecom[{i}]")
@@ -436,10 +451,12 @@ def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]
         # A phone's use is its field (patient.py reads it back); the one email has none.
         kept = ("system", "value", "use") if target in _PHONE_FIELDS.values() else ("system", "value")
         lost += _unkept(f"Patient.telecom[{i}]", point, kept)
+        if target == "email" and use in NOT_CURRENT:
+            not_current.append(NotCurrent(f"Patient.telecom[{i}].use", use, "an email"))
     return lost
 
 
-def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
+def _address(addresses: list[dict[str, Any]], fields: dict[str, Any], not_current: list[NotCurrent]) -> list[str]:
     """One address (the reference has one set of address fields): the first of which the vendor
     keeps anything, unless it is `old` ("no longer in use", R4 valueset-address-use) and
     another is not. Every other address is named."""
@@ -449,7 +466,7 @@ def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[st
         # Nothing of any address has a field (`{"use": "home", "text": "12 Main St"}`): the
         # patient reads back without one, so the element is named whole, not only the parts sent.
         return ["Patient.address"] if addresses else []
-    index = next((i for i in kept if addresses[i].get("use") != "old"), kept[0])
+    index = next((i for i in kept if addresses[i].get("use") not in NOT_CURRENT), kept[0])
     address = addresses[index]
     fields.update(held[index])
     path = f"Patient.address[{index}]"
@@ -457,9 +474,51 @@ def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[st
     if len(address.get("line") or []) > 2:
         lost.append(f"{path}.line")
     # patient.py reads the address back without a use (the reference does not say what kind of
-    # address it is): a use sent is not kept.
+    # address it is): a use sent is not kept, and an `old` or `temp` one is refused (NOT_CURRENT).
     lost += _unkept(path, address, ("line", "city", "state", "postalCode", "country"))
+    if address.get("use") in NOT_CURRENT:
+        not_current.append(NotCurrent(f"{path}.use", address["use"], "an address"))
     return lost
+
+
+# The uses that say an address, contact point, name or identifier is not the current one: `old`
+# ("no longer in use") and `temp` ("a temporary ... not the usual") (R4 valueset-address-use,
+# -contact-point-use, -name-use, -identifier-use). Each `use` is a modifier, "applications should
+# not mistake a temporary or old address etc. for a current/permanent one" (R4 datatypes.html,
+# isModifierReason): the vendor keeps its address, email and chart number without a use, so one
+# of these stored would read back as current. Refused (`_refuse_uses_read_as_current`), as the
+# core refuses the modifiers it cannot keep (gateway/rest/modifiers.py). Names and phones need no
+# refusal: an `old`/`temp` phone has no field and is left out, and no name of those uses is ever
+# taken as the legal or the preferred one (`_names`): each is named not stored instead.
+NOT_CURRENT = frozenset({"old", "temp"})
+
+
+@dataclass(frozen=True)
+class NotCurrent:
+    """A `use` of NOT_CURRENT on what the vendor would store as current: its FHIR path, the use,
+    and what it is on ("an address")."""
+
+    path: str
+    use: str
+    what: str
+
+
+def _refuse_uses_read_as_current(not_current: list[NotCurrent]) -> None:
+    """Raise UnsupportedModifier naming each of `not_current` (none: nothing to refuse)."""
+    if not not_current:
+        return
+    messages: list[tuple[str, str | None]] = [
+        (
+            f"{found.path}: the Dental PMS keeps {found.what} without a use, so a `{found.use}` one would read back "
+            "as the current one; this server cannot store that use (a modifier element), and storing the rest "
+            "would change what the record means; nothing was written",
+            found.path,
+        )
+        for found in not_current
+    ]
+    error = UnsupportedModifier(messages[0][0], expression=messages[0][1])
+    error.issues = messages[1:]
+    raise error
 
 
 def _address_fields(address: dict[str, Any]) -> dict[str, str]:

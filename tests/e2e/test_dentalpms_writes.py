@@ -398,15 +398,42 @@ def test_a_create_repeated_after_its_patient_changed_is_not_that_patient(fhir: F
     assert named[first.json()["id"]] == ["Adam"]
 
 
-def test_a_condition_on_what_the_vendor_does_not_keep_is_said_not_to_select(fhir: FhirHttp) -> None:
-    # The Dental PMS keeps no MRN: If-None-Exist on one can never find the patient it creates.
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [
+        ("identifier=http://hospital.example/mrn|MRN-4242", "identifier (http://hospital.example/mrn)"),
+        ("identifier={chart_system}|NOTSENT-1", "identifier ({chart_system})"),  # no chart number in the body
+        ("family=Condzzdp&birthdate=1991-04-06", "birthdate"),  # another birth date than the body's
+    ],
+    ids=["mrn", "chart-number-not-sent", "another-birth-date"],
+)
+def test_a_condition_the_stored_patient_could_not_meet_is_refused_and_nothing_written(
+    fhir: FhirHttp, chart_system: str, condition: str, named: str
+) -> None:
+    # The Dental PMS keeps no MRN, gives a patient sent without a chart number one of its own, and
+    # stores the body's birth date: If-None-Exist on any of these can never find the patient the
+    # create makes, so each repeat made another (R4 http.html#ccreate). Before: 201, and 201
+    # again, two patients, only a warning under `Prefer: return=OperationOutcome`.
     sent = _new_patient("Condzzdp", "")
-    sent["identifier"] = [{"system": "urn:hospital:mrn", "value": "MRN-3"}]
-    headers = {**JSON, "If-None-Exist": "identifier=urn:hospital:mrn|MRN-3", "Prefer": "return=OperationOutcome"}
+    sent["identifier"] = [{"system": "http://hospital.example/mrn", "value": "MRN-4242"}]
+    headers = {**JSON, "If-None-Exist": condition.format(chart_system=chart_system)}
+    for _ in range(2):
+        refused = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=headers)
+        assert refused.status_code == 422, refused.text
+        said = outcome_of(refused)["issue"][0]["diagnostics"]
+        assert f"its {named.format(chart_system=chart_system)} parameter" in said and "nothing was written" in said
+        assert "MRN-4242" not in said
+    assert _by_family(fhir, "Condzzdp") == []
+
+
+def test_a_condition_the_stored_patient_meets_still_creates_once(fhir: FhirHttp, chart_system: str) -> None:
+    sent = _new_patient("Condkeptdp", chart_system, "CONDKEPT-1")
+    condition = f"identifier={chart_system}|CONDKEPT-1&family=Condkeptdp&birthdate=1991-04-05&gender=female"
+    headers = {**JSON, "If-None-Exist": condition}
     created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=headers)
     assert created.status_code == 201, created.text
-    said = [i["diagnostics"] for i in outcome_of(created)["issue"] if i["severity"] == "warning"]
-    assert any("would not find it" in d for d in said), said
+    again = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=headers)
+    assert again.status_code == 200 and again.json()["id"] == created.json()["id"], again.text
 
 
 def test_a_deleted_patients_chart_number_is_not_taken_again(
@@ -1064,6 +1091,32 @@ def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
         assert (back.get("use") == point["use"]) is (f"Patient.telecom[{i}].use" not in warned), (point, back, warned)
     assert (read["address"][0].get("use") == "work") is ("Patient.address[0].use" not in warned), (read, warned)
     assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= warned
+
+
+@pytest.mark.parametrize("use", ["old", "temp"])
+def test_an_address_or_email_that_is_not_the_current_one_is_refused_not_stored_as_current(
+    fhir: FhirHttp, use: str
+) -> None:
+    # The vendor keeps one address and one email, read back without a use: an `old` or `temp`
+    # one would read back as the current one (Address.use and ContactPoint.use are modifiers).
+    # Before: 201, read back with no use, only a warning on `Patient.address[0].use`.
+    family = f"Notcurrent{use}dp"
+    sent = _new_patient(family, "")
+    sent["address"] = [{**sent["address"][0], "use": use}]
+    refused = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert refused.status_code == 422, refused.text
+    issue = outcome_of(refused)["issue"][0]
+    assert issue["expression"] == ["Patient.address[0].use"] and "nothing was written" in issue["diagnostics"], issue
+    assert _by_family(fhir, family) == []
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient(family, ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    before = fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")
+    telecom = [{**t, "use": use} if t["system"] == "email" else t for t in before["telecom"]]
+    updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json={**before, "telecom": telecom}, headers=JSON)
+    assert updated.status_code == 422, updated.text
+    email_at = next(i for i, t in enumerate(telecom) if t["system"] == "email")
+    assert outcome_of(updated)["issue"][0]["expression"] == [f"Patient.telecom[{email_at}].use"]
+    assert fhir.get_ok(f"{BASE}/Patient/{before['id']}") == before
 
 
 def test_an_address_reads_back_without_a_use_the_vendor_does_not_know(fhir: FhirHttp) -> None:

@@ -397,7 +397,11 @@ def test_an_update_sends_only_what_the_patient_does_not_hold_already() -> None:
             1,
             {"Patient.address[0]"},
         ),
-        ([{"use": "old", "line": ["1 Main"], "city": "Austin"}], 0, {"Patient.address[0].use"}),
+        (
+            [{"use": "temp", "line": ["9 Old Rd"], "city": "Waco"}, {"line": ["1 Main"], "city": "Austin"}],
+            1,
+            {"Patient.address[0]"},
+        ),
     ],
 )
 def test_one_address_is_kept_and_every_other_is_named(
@@ -408,6 +412,26 @@ def test_one_address_is_kept_and_every_other_is_named(
         assert {path for path in body.not_stored if path.startswith("Patient.address")} == not_stored
         read = patient_to_fhir({"id": "x", **body.fields}, CTX)["address"]
         assert read == [{k: v for k, v in addresses[kept].items() if k != "use"}]
+
+
+@pytest.mark.parametrize("use", ["old", "temp"])
+def test_an_address_email_or_chart_number_that_is_not_the_current_one_is_refused(use: str) -> None:
+    # Each is kept without a use (patient.py), so it would read back as the current one, which
+    # the modifier `use` says it is not. Before: stored, `use` only reported as not stored.
+    cases = {
+        "Patient.address[0].use": {"address": [{"use": use, "line": ["1 Main"], "city": "Austin"}]},
+        "Patient.telecom[0].use": {"telecom": [{"system": "email", "value": "a@example.org", "use": use}]},
+        "Patient.identifier[0].use": {"identifier": [{"system": CHART, "value": "C1", "use": use}]},
+    }
+    for path, extra in cases.items():
+        for mapping in (patient_for_create, patient_for_update):
+            with pytest.raises(UnsupportedModifier) as refused:
+                mapping({**_patient(), **extra}, CTX)
+            assert refused.value.expression == path and "nothing was written" in refused.value.diagnostics
+    # A current email beside an old one is the one kept; the old one is left out, and named.
+    emails = [{"system": "email", "value": "old@example.org", "use": use}, {"system": "email", "value": "now@x.org"}]
+    body = patient_for_create({**_patient(), "telecom": emails}, CTX)
+    assert body.fields["email"] == "now@x.org" and "Patient.telecom[0]" in body.not_stored
 
 
 def test_the_chart_numbers_use_type_period_and_assigner_are_named_unless_they_read_back() -> None:
