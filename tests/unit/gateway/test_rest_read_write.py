@@ -7,6 +7,7 @@ import gzip
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -762,6 +763,29 @@ def test_a_date_only_last_updated_counts_as_its_whole_day(client: TestClient, ba
     assert outcome(client.delete(f"{BASE}/Patient/p1", headers=noon), 412)
     next_day = {"If-Unmodified-Since": "Thu, 02 May 2024 00:00:00 GMT"}
     assert client.delete(f"{BASE}/Patient/p1", headers=next_day).status_code == 204
+
+
+def test_if_unmodified_since_holds_within_the_second_of_a_write(
+    client: TestClient, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A vendor keeping lastUpdated to the second (Nextvisit): written at 12:00:00, checked at
+    # 12:00:00.4. The second it names began before now, so it is not "dated ahead"; read as
+    # its last microsecond it was, and the failing condition was dropped: 204, record deleted.
+    written = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
+
+    class _JustAfter(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> _JustAfter:
+            return cls.fromtimestamp((written + timedelta(milliseconds=400)).timestamp(), tz)
+
+    monkeypatch.setattr("gateway.rest.preconditions.datetime", _JustAfter)
+    backend.add_patient("p1")
+    backend.patients["p1"]["meta"]["lastUpdated"] = "2026-12-07T12:00:00Z"
+    stale = {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers=stale), 412)
+    assert backend.calls_to("Patient", DELETE) == 0
+    given = {"If-Unmodified-Since": "Mon, 07 Dec 2026 12:00:00 GMT"}  # its own Last-Modified holds
+    assert client.delete(f"{BASE}/Patient/p1", headers=given).status_code == 204
 
 
 def test_binding_problems_are_listed_up_to_100_and_counted(client: TestClient, backend: FakeBackend) -> None:
