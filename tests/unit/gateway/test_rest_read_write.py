@@ -933,6 +933,27 @@ def test_a_contained_resource_without_a_resource_type_is_a_400_not_a_500(
     assert backend.calls_to("Patient", CREATE) == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        ({"family": "Prim2", "given": ["A"], "_given": [None, {"id": "g1"}]}, "Patient.name[0].given"),
+        ({"family": "Prim2", "given": ["A", "B"], "_given": [{"id": "g1"}]}, "Patient.name[0].given"),
+    ],
+)
+def test_primitive_arrays_that_do_not_line_up_are_a_400(
+    client: TestClient, backend: FakeBackend, name: dict[str, Any], named: str
+) -> None:
+    # R4 json.html#primitive: `given` and `_given` line up item by item. The model took
+    # `_given` longer than `given`, and a vendor stored both and served invalid JSON back.
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(name=[name]), headers=FHIR_JSON), 400)
+    assert _named(invalid) == [named]
+    assert backend.calls_to("Patient", CREATE) == 0
+    aligned = {"family": "Prim2", "given": [None, "A"], "_given": [{"id": "g1"}, None]}
+    assert client.post(f"{BASE}/Patient", json=_patient(name=[aligned]), headers=FHIR_JSON).status_code == 201
+    only_extensions = {"family": "Prim2", "_given": [{"id": "g1"}]}  # no values at all: lines up
+    assert client.post(f"{BASE}/Patient", json=_patient(name=[only_extensions]), headers=FHIR_JSON).status_code == 201
+
+
 def test_a_body_nested_too_deep_is_a_400_not_a_500(client: TestClient, backend: FakeBackend) -> None:
     # A few KB of extensions inside extensions exhausted the model's recursion: a 500.
     extension: dict[str, Any] = {"url": "https://example.org/x", "valueString": "a"}
