@@ -188,8 +188,13 @@ def patient_from_fhir(
     }
     # What the patient created reads as (a new patient is active, NexHealth assigns its ids):
     # each element sent that it does not hold is not stored.
-    created = _as_read({"id": "new", **body["patient"]}, identifiers=[])
-    return body, unkept_elements(resource, created)
+    return body, unkept_elements(resource, as_created(body["patient"]))
+
+
+def as_created(fields: dict[str, Any]) -> dict[str, Any]:
+    """The Patient a create of the patient `fields` (`patient_from_fhir`'s body) reads as once
+    made, before NexHealth assigns its ids (none: an identifier sent is never stored)."""
+    return _as_read({"id": "new", **fields}, identifiers=[])
 
 
 def refuse_unheld_modifiers(resource: dict[str, Any], *, inactive: bool) -> None:
