@@ -1017,7 +1017,7 @@ class NextvisitAdapter:
         return datetime.now(vendor_timezone(self._ctx)).date()
 
     async def _create_patient(self, resource: Resource) -> Written:
-        body = patient_from_fhir(resource, self._ctx, self._today())
+        body = patient_from_fhir(resource, self._ctx, self._today(), meta_kept=not self._meta_dropped)
         condition = create_condition()
         unmet = unmet_terms(condition, self._as_stored(body))
         if unmet:  # found by its condition never, each repeat would make another (conditions.py)
@@ -1110,7 +1110,7 @@ class NextvisitAdapter:
             raise PreconditionFailed(
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
-        body = patient_from_fhir(resource, self._ctx, self._today(), record)
+        body = patient_from_fhir(resource, self._ctx, self._today(), record, meta_kept=not self._meta_dropped)
         path = f"/v1/patients/{resource_id}"
         await self.client.request("PUT", path, json=body)
         try:

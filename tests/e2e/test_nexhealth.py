@@ -229,6 +229,47 @@ def test_a_condition_that_cannot_select_the_record_nexhealth_would_store_is_refu
         assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
 
 
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"telecom": [{"system": "email", "value": "use.old@example.org"},
+                      {"system": "phone", "value": "3125550651", "use": "old"}]}, "Patient.telecom[1].use"),
+        ({"telecom": [{"system": "email", "value": "use.old@example.org", "use": "temp"},
+                      {"system": "phone", "value": "3125550651"}]}, "Patient.telecom[0].use"),
+        *(({"name": [{"use": use, "family": "Useold", "given": ["Nova"]}]}, "Patient.name[0].use")
+          for use in ("temp", "old", "anonymous", "maiden")),
+    ],
+)  # fmt: skip
+def test_a_name_or_contact_that_is_not_current_is_not_stored_as_current(
+    fhir: FhirHttp, change: dict[str, Any], named: str
+) -> None:
+    # HumanName.use and ContactPoint.use are modifiers (R4 datatypes.html: "applications should
+    # not mistake a temporary or old name etc. for a current/permanent one"). NexHealth keeps one
+    # name, read as official, and one phone and email without a use: an old phone read back as the
+    # patient's phone, a temporary name as the official one (201). Refused, nothing written.
+    body = {**_patient("Useold", "use.old@example.org", "3125550651"), **change}
+    refused = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert refused.status_code == 422, refused.text
+    issue = outcome_of(refused)["issue"][0]
+    assert issue["code"] == "not-supported" and issue["expression"] == [named]
+    assert fhir.search_all(f"{BASE}/Patient", email="use.old@example.org") == []
+
+
+def test_a_current_name_and_contact_are_stored_beside_old_ones(fhir: FhirHttp) -> None:
+    # The old or temporary items are left out (named as not stored); the current ones are kept.
+    body = _patient("Usecurrent", "use.current@example.org", "3125550652")
+    body["name"] = [
+        {"use": "maiden", "family": "Before", "given": ["Nova"]},
+        {"family": "Usecurrent", "given": ["Nova"]},
+    ]
+    body["telecom"] = [{"system": "phone", "value": "3125550659", "use": "old"}, *body["telecom"]]
+    created = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert created.status_code == 201, created.text
+    stored = created.json()
+    assert stored["name"][0]["family"] == "Usecurrent"
+    assert [t["value"] for t in stored["telecom"] if t["system"] == "phone"] == ["3125550652"]
+
+
 def test_create_reports_what_nexhealth_cannot_keep(fhir: FhirHttp) -> None:
     body = {**_patient("Keeper", "keeper@example.org", "3125550888"), "address": [{"city": "Chicago"}]}
     response = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "Prefer": "return=OperationOutcome"})

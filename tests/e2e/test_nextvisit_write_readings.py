@@ -181,6 +181,32 @@ def test_a_conditional_create_is_refused_where_its_condition_cannot_select_the_p
     assert len(fhir.search_all(f"{BASE}/Patient", family="Conditioned", birthdate="1979-09-09")) == len(made)
 
 
+@pytest.mark.parametrize(
+    ("fhir", "kept"), [({}, True), ({"meta_input": "ignored"}, False)], ids=["meta-taken", "meta-ignored"],
+    indirect=["fhir"],
+)  # fmt: skip
+def test_a_temporary_name_is_never_read_back_as_the_official_one(fhir: FhirHttp, kept: bool) -> None:
+    # HumanName.use is a modifier (R4 datatypes.html: "applications should not mistake a temporary
+    # or old name etc. for a current/permanent one"). Nextvisit's name fields read as the official
+    # name: a lone `temp` name read back as `official` (201). Its use is kept in `meta`; where this
+    # Nextvisit is seen to drop `meta` (its first create naming what it did not keep), refused.
+    first = fhir.request("POST", f"{BASE}/Patient", json={**_LEARNER, "telecom": [PHONE]}, headers=JSON)
+    assert first.status_code == 201, first.text[:300]
+    temp = {"resourceType": "Patient", "name": [{"use": "temp", "family": "Interim", "given": ["Ida"]}],
+            "birthDate": "1977-07-07"}  # fmt: skip
+    answer = fhir.request("POST", f"{BASE}/Patient", json=temp, headers=JSON)
+    if kept:
+        assert answer.status_code == 201, answer.text[:300]
+        assert fhir.get_ok(f"{BASE}/Patient/{answer.json()['id']}")["name"] == temp["name"]
+    else:
+        assert answer.status_code == 422, answer.text[:300]
+        assert outcome_of(answer)["issue"][0]["expression"] == ["Patient.name[0].use"]
+        assert fhir.search_all(f"{BASE}/Patient", family="Interim", birthdate="1977-07-07") == []
+
+
+_LEARNER = {"resourceType": "Patient", "name": [{"family": "Learner", "given": ["Lou"]}], "birthDate": "1970-01-02"}
+
+
 @pytest.mark.parametrize("answer", ["record", "message"])
 def test_a_create_the_vendor_cannot_read_back_yet_is_answered_as_made_and_made_once(answer: str) -> None:
     # A read served by a replica a few seconds behind the writes (Rails' automatic role switching
