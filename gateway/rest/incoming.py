@@ -27,6 +27,7 @@ from gateway.rest.json_types import json_type_problems
 from gateway.rest.model_errors import model_error_text
 from gateway.rest.modifiers import refuse_modifiers
 from gateway.rest.negotiation import other_version
+from gateway.rest.primitive_arrays import misaligned_primitive_arrays
 from gateway.text import content_charset
 
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -139,6 +140,12 @@ def check_fhir(resource: dict[str, Any]) -> None:
     for found in (json_type_problems, binding_problems):
         problems += [(message, where) for message, where in found(model, resource, resource_type) if where not in named]
         named.update(where for _, where in problems if where is not None)
+    # The model reads `given` and `_given` each on its own: that they line up is checked here.
+    problems += [
+        (message, where)
+        for message, where in misaligned_primitive_arrays(resource, resource_type)
+        if where not in named
+    ]
     if not problems:  # a body the model reads: the invariants it leaves alone (gateway.rest.invariants)
         problems += invariant_problems(resource)
     if problems:

@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 
 from gateway.errors import InvalidRequest, PreconditionFailed
 from gateway.http_dates import one_http_date
-from gateway.search.dates import last_updated_moment
+from gateway.search.dates import last_updated_moment, parse_fhir_date
 
 ANY = "*"
 
@@ -73,7 +73,7 @@ def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
         raise PreconditionFailed(f"If-Match: the current version is {_shown(version)}; read it again before writing")
     since = conditions.if_unmodified_since
     modified = last_updated_moment(meta.get("lastUpdated"))  # compared to the second, as HTTP-dates are
-    if modified is not None and modified > datetime.now(UTC):
+    if modified is not None and _dated_ahead(meta["lastUpdated"]):
         # Dated ahead of this clock (a vendor's clock ahead of ours): Last-Modified gave the
         # moment of the answer instead (RFC 9110 section 8.8.2.1), which moves on with every
         # answer, so the record has no modification date to hold a condition to, and
@@ -84,6 +84,15 @@ def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
         raise PreconditionFailed("If-Unmodified-Since: the record has been modified since")
     if conditions.if_none_match is not None and _listed(conditions.if_none_match, version):
         raise PreconditionFailed(f"If-None-Match: the current version is {_shown(version)}")
+
+
+def _dated_ahead(last_updated: str) -> bool:
+    """Whether the period a `meta.lastUpdated` names begins after now. Its start, not its last
+    microsecond (`last_updated_moment`): a record written at 12:00:00 by a vendor keeping the
+    second is not ahead at 12:00:00.4, and read as 12:00:00.999999 it was, so a failing
+    If-Unmodified-Since was dropped and the write made (RFC 9110 section 13.1.4: when false,
+    the server MUST NOT perform the method)."""
+    return parse_fhir_date(last_updated).start > datetime.now(UTC)
 
 
 def _listed(tags: tuple[str, ...], version: Any) -> bool:

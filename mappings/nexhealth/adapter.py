@@ -227,7 +227,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from gateway.concurrently import concurrently
-from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
+from gateway.contract import (
+    AdapterConfig,
+    Resource,
+    ResourceProvider,
+    SearchRequest,
+    VendorPage,
+    Written,
+    by_type,
+    create_condition,
+)
 from gateway.errors import (
     Conflict,
     InvalidRequest,
@@ -252,6 +261,7 @@ from mappings.fhirjson import ZERO_YEAR, fhir_date, unversioned
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
+from mappings.nexhealth.conditions import unmet_terms, unselectable_condition
 from mappings.nexhealth.encounter import appointment_moment, appointment_zone, encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
@@ -259,6 +269,7 @@ from mappings.nexhealth.patient import (
     GENDER_SPELLINGS,
     OTHER_PHONE_FIELDS,
     GenderAt,
+    as_created,
     as_edited,
     birth_date,
     gender_at,
@@ -1302,6 +1313,9 @@ class NexHealthAdapter:
         provider_id = await self._provider()
         body, not_stored = patient_from_fhir(resource, provider_id or 0)
         fields = body["patient"]
+        unmet = unmet_terms(create_condition(), as_created(fields))
+        if unmet:  # found by its condition never, each repeat would make another (conditions.py)
+            raise unselectable_condition(unmet)
         provider = {"provider": body["provider"]} if provider_id is not None and not self._provider_refused else {}
         shapes: list[BodyShape] = [self._create_shape] if self._create_shape else list(_BODY_SHAPES)
 

@@ -31,7 +31,8 @@ PATIENT = ResourceDeclaration(
         "Create requires given and family name, an email, a phone, a full "
         "birthDate and a gender of male, female or other; NexHealth keeps only those (send "
         "'Prefer: return=OperationOutcome' to have what it did not keep listed). A duplicate is a 409, "
-        "or the existing patient (200) under If-None-Exist."
+        "or the existing patient (200) under If-None-Exist; an If-None-Exist the patient as stored would "
+        "not meet (an identifier: NexHealth keeps none sent) is a 422, nothing written."
     ),
     dated=True,  # updated_at, though NexHealth cannot filter by it
     versioned=True,

@@ -35,7 +35,11 @@ than the patient's (a new one is active; no write sets `inactive`), and a death 
 patients have no field for one). `deceasedBoolean: false` is not refused but named as not
 stored: a patient read without `deceased[x]` makes "no statement" on it, which "most systems
 will interpret ... as a sign of the person being alive" (R4 Patient.deceased[x]'s comments),
-not the contrary of what was sent.
+not the contrary of what was sent. So is a name, phone or email whose `use` says it is not
+current (`NOT_CURRENT_NAME_USES`, `NOT_CURRENT_CONTACT_USES`: `use` is a modifier of HumanName and
+ContactPoint) where it is the one the write would keep: a current one sent beside it is kept
+instead, the old one named as not stored. An update's temporary or old address or phone does not
+hold NexHealth's current one (`left_out`): it is cleared.
 """
 
 from __future__ import annotations
@@ -76,6 +80,16 @@ WHY_KEPT = "left out of the update, but NexHealth kept it: not cleared"
 # active if no value is provided", Patient.active's meaningWhenMissing), but no write body holds
 # `inactive` (the create's fields, nexhealth-patients.txt), so the patient stays inactive.
 WHY_KEPT_INACTIVE = "left out of the update, which R4 reads as active, but NexHealth keeps the patient inactive"
+# The `use` values that say an item is not the patient's current, own one: HumanName, ContactPoint
+# and Address `use` are modifier elements (R4 datatypes.html: "applications should not mistake a
+# temporary or old name etc. for a current/permanent one"). NexHealth keeps one name, read as the
+# official one, and one phone and email, read without a use: such an item stored would read as
+# current. A name that is `temp`, `old`, `maiden` (one used before a marriage) or `anonymous` (a
+# pseudonym) is not the patient's current, own name; a nickname or usual name is, and stored as
+# the one name loses only its label (named as not stored). A `temp` or `old` phone or email is not
+# the current one; home, work and mobile are.
+NOT_CURRENT_NAME_USES = frozenset({"temp", "old", "maiden", "anonymous"})
+NOT_CURRENT_CONTACT_USES = frozenset({"temp", "old"})
 WHY_NOT_STORED = {
     "name": "NexHealth keeps one name: only the first given name and the family name of it",
     "telecom": "NexHealth keeps one email address and one phone number, without use, rank or period",
@@ -146,7 +160,7 @@ def patient_from_fhir(
         problems.append(("NexHealth requires a first name", "Patient.name.given"))
     if not chosen.get("family"):
         problems.append(("NexHealth requires a last name", "Patient.name.family"))
-    telecom = resource.get("telecom") or []
+    telecom = [t for t in resource.get("telecom") or [] if t.get("use") not in NOT_CURRENT_CONTACT_USES]
     email = next((t.get("value") for t in telecom if t.get("system") == "email" and t.get("value")), None)
     phones = [t for t in telecom if t.get("system") == "phone" and t.get("value")]
     # The one phone a write sets is `bio.phone_number`, which reads without a use (a mobile or
@@ -188,8 +202,13 @@ def patient_from_fhir(
     }
     # What the patient created reads as (a new patient is active, NexHealth assigns its ids):
     # each element sent that it does not hold is not stored.
-    created = _as_read({"id": "new", **body["patient"]}, identifiers=[])
-    return body, unkept_elements(resource, created)
+    return body, unkept_elements(resource, as_created(body["patient"]))
+
+
+def as_created(fields: dict[str, Any]) -> dict[str, Any]:
+    """The Patient a create of the patient `fields` (`patient_from_fhir`'s body) reads as once
+    made, before NexHealth assigns its ids (none: an identifier sent is never stored)."""
+    return _as_read({"id": "new", **fields}, identifiers=[])
 
 
 def refuse_unheld_modifiers(resource: dict[str, Any], *, inactive: bool) -> None:
@@ -206,6 +225,22 @@ def refuse_unheld_modifiers(resource: dict[str, Any], *, inactive: bool) -> None
         why["Patient.active"] = f"no NexHealth write sets whether a patient is active, and this one is {held}"
     if resource.get("deceasedBoolean") is True or resource.get("deceasedDateTime") is not None:
         why["Patient.deceased"] = "NexHealth holds no death (its patients have no field for one)"
+    names = resource.get("name") or []
+    chosen = _chosen_name(names) if names else None
+    if chosen is not None and names[chosen].get("use") in NOT_CURRENT_NAME_USES:
+        why[f"Patient.name[{chosen}].use"] = (
+            f"NexHealth keeps one name, read as the patient's official one, and no name sent is current "
+            f"(this one is '{names[chosen]['use']}')"
+        )
+    telecom = resource.get("telecom") or []
+    for system in ("phone", "email"):
+        items = [(i, t) for i, t in enumerate(telecom) if t.get("system") == system and t.get("value")]
+        if items and all(t.get("use") in NOT_CURRENT_CONTACT_USES for _, t in items):
+            i, point = items[0]
+            why[f"Patient.telecom[{i}].use"] = (
+                f"NexHealth keeps one {system}, read as the current one, and every {system} sent is "
+                f"temporary or old (this one is '{point['use']}')"
+            )
     said: list[tuple[str, str | None]] = [
         (f"{where}: {text}; stored without it the record would mean something else: nothing was written", where)
         for where, text in why.items()
@@ -224,12 +259,21 @@ def left_out(resource: dict[str, Any], patient: dict[str, Any]) -> dict[str, str
     address part none of the addresses sent has, a cell or home number not among the phones
     sent (compared by digits: NexHealth keeps its own format)."""
     held = {key: value for key, value in (patient.get("bio") or {}).items() if value not in (None, "")}
-    addresses = [address for address in resource.get("address") or [] if isinstance(address, dict)]
+    # A temporary or old address or phone sent is not what NexHealth holds as current: cleared.
+    addresses = [
+        address
+        for address in resource.get("address") or []
+        if isinstance(address, dict) and address.get("use") not in NOT_CURRENT_CONTACT_USES
+    ]
     found: dict[str, str] = {}
     for key, part in ADDRESS_FIELDS.items():
         if key in held and not any(address.get(part) for address in addresses):
             found[key] = f"Patient.address[0].{part}" if addresses else "Patient.address"
-    telecom = [point for point in resource.get("telecom") or [] if isinstance(point, dict)]
+    telecom = [
+        point
+        for point in resource.get("telecom") or []
+        if isinstance(point, dict) and point.get("use") not in NOT_CURRENT_CONTACT_USES
+    ]
     phones = {national_phone(point.get("value")) for point in telecom if point.get("system") == "phone"}
     for key in OTHER_PHONE_FIELDS:
         if key in held and national_phone(held[key]) not in phones:
@@ -373,8 +417,12 @@ def _same_value(path: str, value: Any, kept: Any, parent: dict[str, Any]) -> boo
 
 
 def _chosen_name(names: Sequence[dict[str, Any]]) -> int:
-    """The position of the name a write keeps: the official one, else the first."""
-    return next((i for i, name in enumerate(names) if name.get("use") == "official"), 0)
+    """The position of the name a write keeps: the official one, else the first that is current
+    (NOT_CURRENT_NAME_USES), else the first (refused: `refuse_unheld_modifiers`)."""
+    official = next((i for i, name in enumerate(names) if name.get("use") == "official"), None)
+    if official is not None:
+        return official
+    return next((i for i, name in enumerate(names) if name.get("use") not in NOT_CURRENT_NAME_USES), 0)
 
 
 def birth_date(value: Any) -> str | None:

@@ -298,8 +298,10 @@ from gateway.contract import (
     VendorPage,
     Written,
     by_type,
+    create_condition,
 )
 from gateway.errors import (
+    FHIRError,
     Gone,
     InvalidRequest,
     NotFound,
@@ -321,6 +323,7 @@ from mappings.nextvisit import ties
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
 from mappings.nextvisit.client import NextvisitClient, Refused
+from mappings.nextvisit.conditions import MADE_AND_DELETED, NOTHING_WRITTEN, unmet_terms, unselectable_condition
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.left_out import LEFT_OUT_WHEN_EMPTY, included, left_out_when_empty
 from mappings.nextvisit.medication import medications_read
@@ -416,6 +419,7 @@ class NextvisitAdapter:
         # when a read missing one may next ask a list page whether it does.
         self._page_by_json_api = False  # whether list pages are asked for as `page[number]`
         self._left_out: frozenset[str] = frozenset()
+        self._meta_dropped = False  # whether a create was seen not to keep the copy in `meta`
         self._left_out_probe_after = 0.0
         self._drift = config.drift
         self._providers = by_type(
@@ -1013,7 +1017,36 @@ class NextvisitAdapter:
         return datetime.now(vendor_timezone(self._ctx)).date()
 
     async def _create_patient(self, resource: Resource) -> Written:
-        body = patient_from_fhir(resource, self._ctx, self._today())
+        body = patient_from_fhir(resource, self._ctx, self._today(), meta_kept=not self._meta_dropped)
+        condition = create_condition()
+        unmet = unmet_terms(condition, self._as_stored(body))
+        if unmet:  # found by its condition never, each repeat would make another (conditions.py)
+            raise unselectable_condition(unmet, NOTHING_WRITTEN)
+        written = await self._made(resource, body)
+        # What Nextvisit holds only in `meta` not kept: this one drops the `meta` a write sends.
+        self._meta_dropped = self._meta_dropped or bool(written.not_stored)
+        unmet = unmet_terms(condition, written.resource)
+        if unmet:
+            # Made before the vendor was seen to drop what the condition selects by: deleted
+            # again (Nextvisit's delete is soft), and the create refused; should the delete
+            # fail, the 201 stands and the gateway says the condition does not select it.
+            made = str(written.resource["id"])
+            try:
+                await self._delete_patient(made)
+            except FHIRError:
+                return written
+            raise unselectable_condition(unmet, MADE_AND_DELETED.format(id=made))
+        return written
+
+    def _as_stored(self, body: dict[str, Any]) -> Resource:
+        """The Patient a create of `body` would read as: without the copy in `meta` once this
+        Nextvisit was seen not to keep it (`_meta_dropped`)."""
+        if self._meta_dropped:
+            body = {**body, "meta": {k: v for k, v in (body.get("meta") or {}).items() if k != "fhir"}}
+        return unversioned(patient_to_fhir({**body, "id": "0"}, self._ctx))
+
+    async def _made(self, resource: Resource, body: dict[str, Any]) -> Written:
+        """The patient `body` (of `resource`) created, as stored."""
         answer = _single(await self.client.request("POST", "/v1/patients", json=body))
         if isinstance(answer, dict) and isinstance(answer.get("patient"), dict):
             answer = answer["patient"]  # `{"message": ..., "patient": {...}}`
@@ -1077,7 +1110,7 @@ class NextvisitAdapter:
             raise PreconditionFailed(
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
-        body = patient_from_fhir(resource, self._ctx, self._today(), record)
+        body = patient_from_fhir(resource, self._ctx, self._today(), record, meta_kept=not self._meta_dropped)
         path = f"/v1/patients/{resource_id}"
         await self.client.request("PUT", path, json=body)
         try:

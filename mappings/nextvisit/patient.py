@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from gateway.contract import TenantContext
-from gateway.errors import Unprocessable
+from gateway.errors import Unprocessable, UnsupportedModifier
 from gateway.text import nfc
 from mappings.fhirjson import compact, content_version, fhir_date
 from mappings.nextvisit.allergy import item_text
@@ -24,6 +24,12 @@ from mappings.nextvisit.options import vendor_timezone
 from mappings.nextvisit.vendor import VendorDemographics, VendorPatient, read_patient, zoned_instant
 from mappings.terminology import GENDER, PROFILE_PATIENT
 
+# Name uses that say a name is not the patient's current, own one. HumanName.use is a modifier
+# (R4 datatypes.html: "applications should not mistake a temporary or old name etc. for a
+# current/permanent one"): Nextvisit's own name fields read as the official name, so a name of
+# these uses keeps its use only in the copy in `meta` (`_names_in_meta`), and is refused where
+# this Nextvisit is known not to keep that copy. A nickname or usual name is current and own.
+NOT_CURRENT_NAME_USES = frozenset({"temp", "old", "maiden", "anonymous"})
 NATIVE = frozenset({"resourceType", "id", "meta", "text", "name", "birthDate"})
 OUR_SYSTEMS = ("patient-id", "patient-uuid")
 
@@ -157,15 +163,27 @@ def unkept_elements(sent: Mapping[str, Any], stored: Mapping[str, Any], ctx: Ten
 def _names_in_meta(names: list[dict[str, Any]]) -> bool:
     """Whether a Patient's names are more than the vendor's fields hold (kept in `meta`): several,
     or parts other than the family and given names."""
-    return len(names) > 1 or bool(names and set(_chosen_name(names)) - {"family", "given", "use"})
+    if len(names) > 1:
+        return True
+    chosen = _chosen_name(names) if names else {}
+    # A use other than official is lost in the vendor's fields, which read as the official name.
+    return bool(set(chosen) - {"family", "given", "use"}) or chosen.get("use") not in (None, "official")
 
 
 def _chosen_name(names: list[dict[str, Any]]) -> dict[str, Any]:
-    return next((n for n in names if n.get("use") == "official"), names[0])
+    """The name Nextvisit's own fields hold: the official one, else the first current one
+    (NOT_CURRENT_NAME_USES), else the first."""
+    official = next((n for n in names if n.get("use") == "official"), None)
+    return official or next((n for n in names if n.get("use") not in NOT_CURRENT_NAME_USES), names[0])
 
 
 def patient_from_fhir(
-    resource: dict[str, Any], ctx: TenantContext, today: date, current: VendorPatient | None = None
+    resource: dict[str, Any],
+    ctx: TenantContext,
+    today: date,
+    current: VendorPatient | None = None,
+    *,
+    meta_kept: bool = True,
 ) -> dict[str, Any]:
     """The Nextvisit request body for a (valid FHIR) Patient, or Unprocessable naming what is missing.
 
@@ -184,6 +202,15 @@ def patient_from_fhir(
     names = resource.get("name") or []
     chosen = _chosen_name(names) if names else {}
     index = names.index(chosen) if names else 0
+    if not meta_kept and chosen.get("use") in NOT_CURRENT_NAME_USES:
+        # Where the copy in `meta` is dropped (`meta_kept`), the name would read as the official one.
+        where = f"Patient.name[{index}].use"
+        raise UnsupportedModifier(
+            f"{where}: this Nextvisit keeps a name only as the patient's official one, and no name sent is "
+            f"current (this one is '{chosen['use']}'); stored without its use the record would mean something "
+            "else: nothing was written",
+            expression=where,
+        )
     given = chosen.get("given") or []
     if not given:
         problems.append(("Nextvisit requires a first name (name.given)", f"Patient.name[{index}].given"))

@@ -187,12 +187,13 @@ def test_create_then_duplicate(fhir: FhirHttp) -> None:
         "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "email=nova.createdone@example.org"}
     )
     assert matched.status_code == 200 and matched.json()["id"] == pid
-    # NexHealth calls it a duplicate, but the record it means does not meet the client's condition:
-    # answering with it would hand over someone else's chart.
+    # A condition the patient sent would not meet (another family name) is refused before
+    # NexHealth is asked: never answered with the duplicate NexHealth means (someone else's chart,
+    # `test_a_shared_phone_is_not_a_match`), nor a patient its repeat would not find.
     unrelated = fhir.request(
         "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "family=nomatchatall"}
     )
-    assert unrelated.status_code == 409
+    assert unrelated.status_code == 422 and pid not in unrelated.text
 
 
 def test_a_shared_phone_is_not_a_match(fhir: FhirHttp, clinic: Clinic) -> None:
@@ -206,20 +207,67 @@ def test_a_shared_phone_is_not_a_match(fhir: FhirHttp, clinic: Clinic) -> None:
     assert someone.last_name not in response.text
 
 
-def test_a_condition_that_does_not_select_the_record_made_is_said(fhir: FhirHttp) -> None:
-    # The phone written otherwise than stored, with a trunk prefix no matching drops (a `+1` it
-    # would): the condition's search finds no one, before the create or after it. Said (the same
-    # request again would not find the patient; NexHealth would then refuse it as a duplicate),
-    # never a quiet 201.
-    body = _patient("Phonewritten", "phone.written@example.org", "3125550642")
-    condition = {"If-None-Exist": "phone=0 (312) 555-0642", "Prefer": "return=OperationOutcome"}
-    created = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, **condition})
+def test_a_condition_that_cannot_select_the_record_nexhealth_would_store_is_refused(fhir: FhirHttp) -> None:
+    # R4 http.html#ccreate: the condition finds the record when the request is sent again. An MRN
+    # (NexHealth stores no identifier sent) or a phone written otherwise than stored (a trunk
+    # prefix no matching drops) never selects the patient made: it was a 201, then a 409 on the
+    # repeat ("already has a patient"), never the 200 with the record. Refused, nothing written.
+    body = {**_patient("Mrnheld", "mrn.held@example.org", "3125550642"),
+            "identifier": [{"system": "http://hospital.example/mrn", "value": "MRN-4343"}]}  # fmt: skip
+    for condition in ("identifier=http://hospital.example/mrn|MRN-4343", "phone=0 (312) 555-0642"):
+        refused = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": condition})
+        assert refused.status_code == 422, refused.text
+        issue = outcome_of(refused)["issue"][0]
+        assert condition in issue["diagnostics"] and "nothing was written" in issue["diagnostics"]
+        assert issue["expression"] == ["If-None-Exist"]
+    assert fhir.search_all(f"{BASE}/Patient", email="mrn.held@example.org") == []
+    # Conditions on what NexHealth keeps as sent still work: made once, then matched.
+    for condition in ("phone=3125550642", "email=mrn.held@example.org&family=Mrnheld"):
+        first = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": condition})
+        assert first.status_code in (200, 201), first.text
+        again = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": condition})
+        assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"telecom": [{"system": "email", "value": "use.old@example.org"},
+                      {"system": "phone", "value": "3125550651", "use": "old"}]}, "Patient.telecom[1].use"),
+        ({"telecom": [{"system": "email", "value": "use.old@example.org", "use": "temp"},
+                      {"system": "phone", "value": "3125550651"}]}, "Patient.telecom[0].use"),
+        *(({"name": [{"use": use, "family": "Useold", "given": ["Nova"]}]}, "Patient.name[0].use")
+          for use in ("temp", "old", "anonymous", "maiden")),
+    ],
+)  # fmt: skip
+def test_a_name_or_contact_that_is_not_current_is_not_stored_as_current(
+    fhir: FhirHttp, change: dict[str, Any], named: str
+) -> None:
+    # HumanName.use and ContactPoint.use are modifiers (R4 datatypes.html: "applications should
+    # not mistake a temporary or old name etc. for a current/permanent one"). NexHealth keeps one
+    # name, read as official, and one phone and email without a use: an old phone read back as the
+    # patient's phone, a temporary name as the official one (201). Refused, nothing written.
+    body = {**_patient("Useold", "use.old@example.org", "3125550651"), **change}
+    refused = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert refused.status_code == 422, refused.text
+    issue = outcome_of(refused)["issue"][0]
+    assert issue["code"] == "not-supported" and issue["expression"] == [named]
+    assert fhir.search_all(f"{BASE}/Patient", email="use.old@example.org") == []
+
+
+def test_a_current_name_and_contact_are_stored_beside_old_ones(fhir: FhirHttp) -> None:
+    # The old or temporary items are left out (named as not stored); the current ones are kept.
+    body = _patient("Usecurrent", "use.current@example.org", "3125550652")
+    body["name"] = [
+        {"use": "maiden", "family": "Before", "given": ["Nova"]},
+        {"family": "Usecurrent", "given": ["Nova"]},
+    ]
+    body["telecom"] = [{"system": "phone", "value": "3125550659", "use": "old"}, *body["telecom"]]
+    created = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
     assert created.status_code == 201, created.text
-    said = [i["diagnostics"] for i in outcome_of(created)["issue"] if i["severity"] == "warning"]
-    assert len(said) == 1 and "would not find it" in said[0]
-    stored = {**condition, "If-None-Exist": "phone=3125550642"}
-    again = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, **stored})
-    assert again.status_code == 200  # written as stored, the condition finds it
+    stored = created.json()
+    assert stored["name"][0]["family"] == "Usecurrent"
+    assert [t["value"] for t in stored["telecom"] if t["system"] == "phone"] == ["3125550652"]
 
 
 def test_create_reports_what_nexhealth_cannot_keep(fhir: FhirHttp) -> None:

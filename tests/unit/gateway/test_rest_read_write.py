@@ -7,6 +7,7 @@ import gzip
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -764,6 +765,29 @@ def test_a_date_only_last_updated_counts_as_its_whole_day(client: TestClient, ba
     assert client.delete(f"{BASE}/Patient/p1", headers=next_day).status_code == 204
 
 
+def test_if_unmodified_since_holds_within_the_second_of_a_write(
+    client: TestClient, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A vendor keeping lastUpdated to the second (Nextvisit): written at 12:00:00, checked at
+    # 12:00:00.4. The second it names began before now, so it is not "dated ahead"; read as
+    # its last microsecond it was, and the failing condition was dropped: 204, record deleted.
+    written = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
+
+    class _JustAfter(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> _JustAfter:
+            return cls.fromtimestamp((written + timedelta(milliseconds=400)).timestamp(), tz)
+
+    monkeypatch.setattr("gateway.rest.preconditions.datetime", _JustAfter)
+    backend.add_patient("p1")
+    backend.patients["p1"]["meta"]["lastUpdated"] = "2026-12-07T12:00:00Z"
+    stale = {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers=stale), 412)
+    assert backend.calls_to("Patient", DELETE) == 0
+    given = {"If-Unmodified-Since": "Mon, 07 Dec 2026 12:00:00 GMT"}  # its own Last-Modified holds
+    assert client.delete(f"{BASE}/Patient/p1", headers=given).status_code == 204
+
+
 def test_binding_problems_are_listed_up_to_100_and_counted(client: TestClient, backend: FakeBackend) -> None:
     telecom = [{"system": "pigeon", "value": str(n)} for n in range(150)]
     invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(telecom=telecom), headers=FHIR_JSON), 400)
@@ -907,6 +931,27 @@ def test_a_contained_resource_without_a_resource_type_is_a_400_not_a_500(
     assert _named(invalid) == ["Patient.contained[0]"]
     assert said in invalid["issue"][0]["diagnostics"]
     assert backend.calls_to("Patient", CREATE) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        ({"family": "Prim2", "given": ["A"], "_given": [None, {"id": "g1"}]}, "Patient.name[0].given"),
+        ({"family": "Prim2", "given": ["A", "B"], "_given": [{"id": "g1"}]}, "Patient.name[0].given"),
+    ],
+)
+def test_primitive_arrays_that_do_not_line_up_are_a_400(
+    client: TestClient, backend: FakeBackend, name: dict[str, Any], named: str
+) -> None:
+    # R4 json.html#primitive: `given` and `_given` line up item by item. The model took
+    # `_given` longer than `given`, and a vendor stored both and served invalid JSON back.
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(name=[name]), headers=FHIR_JSON), 400)
+    assert _named(invalid) == [named]
+    assert backend.calls_to("Patient", CREATE) == 0
+    aligned = {"family": "Prim2", "given": [None, "A"], "_given": [{"id": "g1"}, None]}
+    assert client.post(f"{BASE}/Patient", json=_patient(name=[aligned]), headers=FHIR_JSON).status_code == 201
+    only_extensions = {"family": "Prim2", "_given": [{"id": "g1"}]}  # no values at all: lines up
+    assert client.post(f"{BASE}/Patient", json=_patient(name=[only_extensions]), headers=FHIR_JSON).status_code == 201
 
 
 def test_a_body_nested_too_deep_is_a_400_not_a_500(client: TestClient, backend: FakeBackend) -> None:

@@ -82,3 +82,20 @@ def test_a_put_without_active_names_an_inactive_patient_as_kept_inactive() -> No
     assert kept_left_out({**SENT, "active": True}, {}, {**HELD, "inactive": True}) == []
     assert kept_left_out(SENT, {}, {**HELD, "inactive": False}) == []
     assert kept_left_out(SENT, {}, {**HELD, "inactive": None}) == []
+
+
+def test_an_old_address_or_phone_sent_does_not_keep_the_current_one() -> None:
+    # Address.use and ContactPoint.use are modifiers (R4 datatypes.html): a PUT saying the home
+    # number and the address are old ones has no current one of either, so NexHealth's are cleared,
+    # not kept to read back as current.
+    old = {
+        **SENT,
+        "telecom": [*SENT["telecom"][:2], {"system": "phone", "value": "(773) 555-0100", "use": "old"}],
+        "address": [{**SENT["address"][0], "use": "old"}],
+    }
+    assert left_out(old, HELD) == {
+        "street_address": "Patient.address",
+        "city": "Patient.address",
+        "state": "Patient.address",
+        "home_phone_number": "Patient.telecom",
+    }
