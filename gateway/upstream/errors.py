@@ -28,6 +28,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamSecurity,
     UpstreamUnusable,
+    WriteUnconfirmed,
 )
 from gateway.http_dates import http_date
 
@@ -113,7 +114,16 @@ def json_or_error(response: UpstreamResponse, message_of: Callable[[Any], str]) 
 
 def error_from_response(response: UpstreamResponse, message_of: Callable[[Any], str]) -> FHIRError:
     """The gateway error for a vendor's failed answer; `message_of` picks a PHI-free message
-    out of the vendor's error body (an unreadable body still maps by status)."""
+    out of the vendor's error body (an unreadable body still maps by status). A refusal of a
+    keyed write sent again after an attempt the vendor may have applied (its answer lost:
+    `UpstreamResponse.after_perhaps_applied`) is that write's outcome still unknown: a 409 is
+    the first attempt still running under the key, a 404, 412 or 422 may be the first attempt's
+    own doing (RFC 9110 section 9.2.2); a client told the refusal resends it under another key."""
+    if response.after_perhaps_applied:
+        return WriteUnconfirmed(
+            f"The vendor refused the write sent again (HTTP {response.status}) after an earlier attempt whose "
+            "answer was lost; it may have been applied: read before sending it again"
+        )
     try:
         body = response.json()
     except UpstreamError:

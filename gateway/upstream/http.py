@@ -96,6 +96,10 @@ class UpstreamResponse:
     # Which attempt of the request this answers: past the first, the vendor may have acted on an
     # earlier one whose answer was lost (a write with an Idempotency-Key refused as a repeat).
     attempt: int = 1
+    # An earlier attempt of this keyed write may have been applied, its answer lost: this answer
+    # (a 3xx or 4xx; a 5xx or 429 ends the call as that attempt's `WriteUnconfirmed`) refuses the
+    # write sent again, and does not say the vendor did not make it (RFC 9110 section 9.2.2).
+    after_perhaps_applied: bool = False
 
     def json(self) -> Any:
         """The body parsed, every text in NFC (gateway.text): vendor text enters the gateway here."""
@@ -332,16 +336,35 @@ class UpstreamClient:
             finally:
                 forget_reads()  # and what it read while the write was out may be from before it
 
+        def told(answer: UpstreamResponse) -> UpstreamResponse:
+            """What the call answers with `answer`, the last of its attempts, once an earlier one
+            may have been applied (`perhaps_applied`). A 2xx: the write's answer. A 5xx or a 429
+            says nothing of the write, only that the vendor failed or was busy: the call ends as
+            the attempt that may have been applied, not `transient` nor "retry later", on which a
+            client resends it under another key, and the vendor makes it twice (the key is the
+            gateway's, one per write). Any other answer (a 409 "Idempotency conflict" while the
+            first attempt still runs, a 412 or 422 of a write the first attempt changed) is the
+            vendor module's to read: passed on with its `attempt` and `after_perhaps_applied`,
+            and read as a write that may have been applied when the module does not
+            (gateway.upstream.errors.error_from_response)."""
+            if perhaps_applied is None or 200 <= answer.status < 300:
+                return answer
+            if answer.status >= 500 or answer.status == 429:
+                raise perhaps_applied from None
+            return replace(answer, after_perhaps_applied=True)
+
         async def retried() -> UpstreamResponse:
             if tentative:
                 return await attempt()
             try:
-                return await with_retries(
-                    attempt,
-                    policy=self.resilience.retry,
-                    budget=self.budget,
-                    deadline=self.timeouts.total,
-                    should_retry=_worth_another_attempt,
+                return told(
+                    await with_retries(
+                        attempt,
+                        policy=self.resilience.retry,
+                        budget=self.budget,
+                        deadline=self.timeouts.total,
+                        should_retry=_worth_another_attempt,
+                    )
                 )
             except VendorUnavailable:  # never retried: the breaker refused a retry of this call
                 if perhaps_applied is not None:
