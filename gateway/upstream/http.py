@@ -216,7 +216,17 @@ class UpstreamClient:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        changes_nothing: bool = False,
     ) -> UpstreamResponse:
+        """`method path` at the vendor. `changes_nothing`: a POST that changes nothing there (a
+        login, an OAuth token request, RFC 6749 section 4): not a write, whose outcome unknown
+        leaves a record perhaps made (RFC 9110 section 9.2.2), so its time running out or its
+        answer lost is failed as a read's is (a timeout, `transient`), never "the write may have
+        been applied", which a read waiting on the login would pass on to its client. It is
+        still sent once (not retried: a refresh token may be spent by the first attempt, RFC 6749
+        section 10.4) on a connection of its own (`sent_once`: aiohttp does not resend a POST
+        whose pooled connection the vendor closed as idle), and does not end the request's
+        shared reads."""
         url = self.base_url.rstrip("/") + path
         body = jsonio.dumps(json) if json is not None else None
         send_headers = dict(headers or {})
@@ -232,8 +242,10 @@ class UpstreamClient:
         tentative = is_tentative()
         # Not retried (gateway.upstream.retry)
         once = not idempotent(method, send_headers)
-        # Keyed or not, on a connection of its own, traced: whether it went out (`_send`)
-        write = method.upper() not in IDEMPOTENT_METHODS
+        # On a connection of its own (`_send`), any POST, PUT, PATCH or DELETE
+        own_connection = method.upper() not in IDEMPOTENT_METHODS
+        # Keyed or not, traced: whether it went out, and so whether it may have been applied
+        write = own_connection and not changes_nothing
         # An attempt of a keyed write that may have been applied, its answer lost: what the call
         # says if the attempts after it fail too (a connection refused, a timeout before it went out)
         perhaps_applied: WriteUnconfirmed | None = None
@@ -300,7 +312,9 @@ class UpstreamClient:
                 now = time.monotonic()
                 ends_at = now + self.timeouts.total if ends_at is None else ends_at
                 left = max(ends_at - now, 0.001)
-                sending = self._send(method, url, params, body if body is not None else data, send_headers, left, write)
+                sending = self._send(
+                    method, url, params, body if body is not None else data, send_headers, left, own_connection, write
+                )
                 try:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
@@ -329,6 +343,8 @@ class UpstreamClient:
                 await outcome(answer.status >= 500, probe)
                 return answer if attempts == 1 else replace(answer, attempt=attempts)
 
+        if once and changes_nothing:  # a login: sent once, and what was read still holds
+            return await attempt()
         if once:
             forget_reads()  # what this request reads from now on may have changed
             try:
@@ -427,6 +443,7 @@ class UpstreamClient:
         data: Any,
         headers: Mapping[str, str],
         total: float,
+        own_connection: bool,
         write: bool,
     ) -> UpstreamResponse:
         # The session's timeouts, or less in total (a retry); never `timeout=None`: no timeout at all.
@@ -439,7 +456,7 @@ class UpstreamClient:
         sending: sent_once.Sending | None = None  # whether a write has gone out
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                session = self._client_writes() if write else self._client()
+                session = self._client_writes() if own_connection else self._client()
                 sending = sent_once.Sending() if write else None
                 async with session.request(
                     method,
@@ -464,7 +481,8 @@ class UpstreamClient:
                 url, params = target, None  # the Location carries the query it wants
                 if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
                     applied = applied or method not in ("GET", "HEAD")
-                    method, data, write = "GET", None, False  # a read now: the pool, and sent again if lost
+                    # a read now: the pool, and sent again if lost
+                    method, data, own_connection, write = "GET", None, False, False
             if applied:
                 raise WriteUnconfirmed(_APPLIED_UNREAD)
             raise UpstreamUnusable("The vendor system redirected the request too many times")
@@ -477,6 +495,8 @@ class UpstreamClient:
                 ) from None
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except sent_once.AnswerLost:
+            if not write:  # a login's connection lost: nothing changed, it may be sent again
+                raise UpstreamError("The vendor system closed the connection before answering") from None
             raise WriteUnconfirmed(
                 "The vendor system closed the connection before answering the write; it may have been applied"
             ) from None
