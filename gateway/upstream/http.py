@@ -61,6 +61,7 @@ from gateway.text import content_charset, nfc
 from gateway.upstream import cut_short, sent_once
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
+from gateway.upstream.errors import NEVER_TAKEN
 from gateway.upstream.observe import observer, vendor_path_template
 from gateway.upstream.retry import (
     IDEMPOTENT_METHODS,
@@ -96,10 +97,14 @@ class UpstreamResponse:
     # Which attempt of the request this answers: past the first, the vendor may have acted on an
     # earlier one whose answer was lost (a write with an Idempotency-Key refused as a repeat).
     attempt: int = 1
-    # An earlier attempt of this keyed write may have been applied, its answer lost: this answer
-    # (a 3xx or 4xx; a 5xx or 429 ends the call as that attempt's `WriteUnconfirmed`) refuses the
-    # write sent again, and does not say the vendor did not make it (RFC 9110 section 9.2.2).
+    # An earlier attempt of this keyed write may have been applied: its answer lost (a 5xx or 429
+    # to this one then ends the call as that attempt's `WriteUnconfirmed`), or a 5xx. This answer
+    # (a 3xx, a 4xx, a 429 after a 5xx) refuses the write sent again, and does not say the vendor
+    # did not make it (RFC 9110 section 9.2.2).
     after_perhaps_applied: bool = False
+    # The request was a write (not a read, nor a login: `changes_nothing`): a 5xx to it does not
+    # say it was not applied (RFC 9110 section 9.2.2), as gateway.upstream.errors reads it
+    answers_a_write: bool = False
 
     def json(self) -> Any:
         """The body parsed, every text in NFC (gateway.text): vendor text enters the gateway here."""
@@ -249,6 +254,9 @@ class UpstreamClient:
         # An attempt of a keyed write that may have been applied, its answer lost: what the call
         # says if the attempts after it fail too (a connection refused, a timeout before it went out)
         perhaps_applied: WriteUnconfirmed | None = None
+        # An attempt of a keyed write answered with a 5xx: perhaps applied too, its answer a
+        # response the vendor module may read (Dental PMS create looks for the patient made)
+        failed_answering = False
         ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
         async def outcome(failed: bool, probe: bool) -> None:
@@ -259,7 +267,7 @@ class UpstreamClient:
                 await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
-            nonlocal last_failure, perhaps_applied
+            nonlocal last_failure, perhaps_applied, failed_answering
             try:
                 answer = await one_attempt()
             except (UpstreamTimeout, UpstreamError) as failed:
@@ -269,6 +277,8 @@ class UpstreamClient:
                 raise
             if answer.status >= 500:
                 last_failure = answer
+                # A write the vendor failed to answer, perhaps after applying it (gateway.upstream.errors)
+                failed_answering = failed_answering or (write and answer.status not in NEVER_TAKEN)
             return answer
 
         async def one_attempt() -> UpstreamResponse:
@@ -341,6 +351,8 @@ class UpstreamClient:
                 if answer.status == 429:
                     observer().vendor_throttled(self.name)
                 await outcome(answer.status >= 500, probe)
+                if write:
+                    return replace(answer, attempt=attempts, answers_a_write=True)
                 return answer if attempts == 1 else replace(answer, attempt=attempts)
 
         if once and changes_nothing:  # a login: sent once, and what was read still holds
@@ -363,8 +375,13 @@ class UpstreamClient:
             vendor module's to read: passed on with its `attempt` and `after_perhaps_applied`,
             and read as a write that may have been applied when the module does not
             (gateway.upstream.errors.error_from_response)."""
-            if perhaps_applied is None or 200 <= answer.status < 300:
+            if 200 <= answer.status < 300:
                 return answer
+            if perhaps_applied is None:
+                # After a 5xx to an earlier attempt: a 5xx is read as that one is; a 429 or a
+                # refusal of this one does not say the earlier one was not applied
+                earlier = failed_answering and answer.status < 500
+                return replace(answer, after_perhaps_applied=True) if earlier else answer
             if answer.status >= 500 or answer.status == 429:
                 raise perhaps_applied from None
             return replace(answer, after_perhaps_applied=True)
