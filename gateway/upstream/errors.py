@@ -3,7 +3,8 @@
 A refused credential (401/403) is a 502 `security`, not a 401 to our client: the client's
 own credentials were fine, the gateway's are the operator's to fix. Vendor 404, 409 and 410
 keep their meaning; 429 keeps its Retry-After; 400/422 tell the client what the vendor rejected;
-anything else is a 502.
+anything else is a 502: `transient` for a vendor failing a read, `processing` for one failing to
+answer a write, which it may have applied (`error_from_response`).
 
 Callers pass a message they have already cleaned of PHI (vendors echo request input in their
 error bodies; that never reaches a client or a log).
@@ -28,6 +29,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamSecurity,
     UpstreamUnusable,
+    WriteUnconfirmed,
 )
 from gateway.http_dates import http_date
 
@@ -40,7 +42,7 @@ log = logging.getLogger("gateway.upstream")
 # later (RFC 8470 section 5.2), a locked 423 (RFC 4918 section 11.3) once unlocked; 501 and 505
 # are the server not supporting the request at all (15.6.2, 15.6.6).
 _MAY_BE_TAKEN_LATER = frozenset({408, 421, 423, 425})
-_NEVER_TAKEN = frozenset({501, 505})
+NEVER_TAKEN = frozenset({501, 505})
 MAX_RETRY_AFTER = 3600  # seconds: a vendor's wait passed on to our client, at most an hour
 
 
@@ -67,7 +69,7 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
         return InvalidRequest(
             f"The vendor rejected the request: {message}" if message else "The vendor rejected the request"
         )
-    if status in _NEVER_TAKEN or (400 <= status < 500 and status not in _MAY_BE_TAKEN_LATER):
+    if status in NEVER_TAKEN or (400 <= status < 500 and status not in _MAY_BE_TAKEN_LATER):
         # The vendor does not take the request as the gateway sends it (405, 415, 501, ...):
         # the same request again will not change that.
         return UpstreamUnusable(f"The vendor system did not take the request (HTTP {status})")
@@ -113,7 +115,25 @@ def json_or_error(response: UpstreamResponse, message_of: Callable[[Any], str]) 
 
 def error_from_response(response: UpstreamResponse, message_of: Callable[[Any], str]) -> FHIRError:
     """The gateway error for a vendor's failed answer; `message_of` picks a PHI-free message
-    out of the vendor's error body (an unreadable body still maps by status)."""
+    out of the vendor's error body (an unreadable body still maps by status). A refusal of a
+    keyed write sent again after an attempt the vendor may have applied (its answer lost:
+    `UpstreamResponse.after_perhaps_applied`) is that write's outcome still unknown: a 409 is
+    the first attempt still running under the key, a 404, 412 or 422 may be the first attempt's
+    own doing (RFC 9110 section 9.2.2); a client told the refusal resends it under another key."""
+    if response.answers_a_write and response.status >= 500 and response.status not in NEVER_TAKEN:
+        # A failure to answer the write, not a refusal of it: an app's error after its commit, or
+        # its proxy's 502/504 after the app applied it (RFC 9110 section 9.2.2: the outcome of a
+        # request that is not idempotent is unknown unless the answer says). A client told
+        # `transient` resends it, and the vendor makes it twice.
+        return WriteUnconfirmed(
+            f"The vendor system failed answering the write (HTTP {response.status}); it may have been "
+            "applied: read before sending it again"
+        )
+    if response.after_perhaps_applied:
+        return WriteUnconfirmed(
+            f"The vendor refused the write sent again (HTTP {response.status}) after an earlier attempt whose "
+            "answer was lost; it may have been applied: read before sending it again"
+        )
     try:
         body = response.json()
     except UpstreamError:

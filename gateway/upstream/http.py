@@ -61,6 +61,7 @@ from gateway.text import content_charset, nfc
 from gateway.upstream import cut_short, sent_once
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
+from gateway.upstream.errors import NEVER_TAKEN
 from gateway.upstream.observe import observer, vendor_path_template
 from gateway.upstream.retry import (
     IDEMPOTENT_METHODS,
@@ -96,6 +97,14 @@ class UpstreamResponse:
     # Which attempt of the request this answers: past the first, the vendor may have acted on an
     # earlier one whose answer was lost (a write with an Idempotency-Key refused as a repeat).
     attempt: int = 1
+    # An earlier attempt of this keyed write may have been applied: its answer lost (a 5xx or 429
+    # to this one then ends the call as that attempt's `WriteUnconfirmed`), or a 5xx. This answer
+    # (a 3xx, a 4xx, a 429 after a 5xx) refuses the write sent again, and does not say the vendor
+    # did not make it (RFC 9110 section 9.2.2).
+    after_perhaps_applied: bool = False
+    # The request was a write (not a read, nor a login: `changes_nothing`): a 5xx to it does not
+    # say it was not applied (RFC 9110 section 9.2.2), as gateway.upstream.errors reads it
+    answers_a_write: bool = False
 
     def json(self) -> Any:
         """The body parsed, every text in NFC (gateway.text): vendor text enters the gateway here."""
@@ -212,7 +221,17 @@ class UpstreamClient:
         json: Any = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        changes_nothing: bool = False,
     ) -> UpstreamResponse:
+        """`method path` at the vendor. `changes_nothing`: a POST that changes nothing there (a
+        login, an OAuth token request, RFC 6749 section 4): not a write, whose outcome unknown
+        leaves a record perhaps made (RFC 9110 section 9.2.2), so its time running out or its
+        answer lost is failed as a read's is (a timeout, `transient`), never "the write may have
+        been applied", which a read waiting on the login would pass on to its client. It is
+        still sent once (not retried: a refresh token may be spent by the first attempt, RFC 6749
+        section 10.4) on a connection of its own (`sent_once`: aiohttp does not resend a POST
+        whose pooled connection the vendor closed as idle), and does not end the request's
+        shared reads."""
         url = self.base_url.rstrip("/") + path
         body = jsonio.dumps(json) if json is not None else None
         send_headers = dict(headers or {})
@@ -228,11 +247,16 @@ class UpstreamClient:
         tentative = is_tentative()
         # Not retried (gateway.upstream.retry)
         once = not idempotent(method, send_headers)
-        # Keyed or not, on a connection of its own, traced: whether it went out (`_send`)
-        write = method.upper() not in IDEMPOTENT_METHODS
+        # On a connection of its own (`_send`), any POST, PUT, PATCH or DELETE
+        own_connection = method.upper() not in IDEMPOTENT_METHODS
+        # Keyed or not, traced: whether it went out, and so whether it may have been applied
+        write = own_connection and not changes_nothing
         # An attempt of a keyed write that may have been applied, its answer lost: what the call
         # says if the attempts after it fail too (a connection refused, a timeout before it went out)
         perhaps_applied: WriteUnconfirmed | None = None
+        # An attempt of a keyed write answered with a 5xx: perhaps applied too, its answer a
+        # response the vendor module may read (Dental PMS create looks for the patient made)
+        failed_answering = False
         ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
         async def outcome(failed: bool, probe: bool) -> None:
@@ -243,7 +267,7 @@ class UpstreamClient:
                 await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
-            nonlocal last_failure, perhaps_applied
+            nonlocal last_failure, perhaps_applied, failed_answering
             try:
                 answer = await one_attempt()
             except (UpstreamTimeout, UpstreamError) as failed:
@@ -253,6 +277,8 @@ class UpstreamClient:
                 raise
             if answer.status >= 500:
                 last_failure = answer
+                # A write the vendor failed to answer, perhaps after applying it (gateway.upstream.errors)
+                failed_answering = failed_answering or (write and answer.status not in NEVER_TAKEN)
             return answer
 
         async def one_attempt() -> UpstreamResponse:
@@ -296,7 +322,9 @@ class UpstreamClient:
                 now = time.monotonic()
                 ends_at = now + self.timeouts.total if ends_at is None else ends_at
                 left = max(ends_at - now, 0.001)
-                sending = self._send(method, url, params, body if body is not None else data, send_headers, left, write)
+                sending = self._send(
+                    method, url, params, body if body is not None else data, send_headers, left, own_connection, write
+                )
                 try:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
@@ -323,8 +351,12 @@ class UpstreamClient:
                 if answer.status == 429:
                     observer().vendor_throttled(self.name)
                 await outcome(answer.status >= 500, probe)
+                if write:
+                    return replace(answer, attempt=attempts, answers_a_write=True)
                 return answer if attempts == 1 else replace(answer, attempt=attempts)
 
+        if once and changes_nothing:  # a login: sent once, and what was read still holds
+            return await attempt()
         if once:
             forget_reads()  # what this request reads from now on may have changed
             try:
@@ -332,16 +364,40 @@ class UpstreamClient:
             finally:
                 forget_reads()  # and what it read while the write was out may be from before it
 
+        def told(answer: UpstreamResponse) -> UpstreamResponse:
+            """What the call answers with `answer`, the last of its attempts, once an earlier one
+            may have been applied (`perhaps_applied`). A 2xx: the write's answer. A 5xx or a 429
+            says nothing of the write, only that the vendor failed or was busy: the call ends as
+            the attempt that may have been applied, not `transient` nor "retry later", on which a
+            client resends it under another key, and the vendor makes it twice (the key is the
+            gateway's, one per write). Any other answer (a 409 "Idempotency conflict" while the
+            first attempt still runs, a 412 or 422 of a write the first attempt changed) is the
+            vendor module's to read: passed on with its `attempt` and `after_perhaps_applied`,
+            and read as a write that may have been applied when the module does not
+            (gateway.upstream.errors.error_from_response)."""
+            if 200 <= answer.status < 300:
+                return answer
+            if perhaps_applied is None:
+                # After a 5xx to an earlier attempt: a 5xx is read as that one is; a 429 or a
+                # refusal of this one does not say the earlier one was not applied
+                earlier = failed_answering and answer.status < 500
+                return replace(answer, after_perhaps_applied=True) if earlier else answer
+            if answer.status >= 500 or answer.status == 429:
+                raise perhaps_applied from None
+            return replace(answer, after_perhaps_applied=True)
+
         async def retried() -> UpstreamResponse:
             if tentative:
                 return await attempt()
             try:
-                return await with_retries(
-                    attempt,
-                    policy=self.resilience.retry,
-                    budget=self.budget,
-                    deadline=self.timeouts.total,
-                    should_retry=_worth_another_attempt,
+                return told(
+                    await with_retries(
+                        attempt,
+                        policy=self.resilience.retry,
+                        budget=self.budget,
+                        deadline=self.timeouts.total,
+                        should_retry=_worth_another_attempt,
+                    )
                 )
             except VendorUnavailable:  # never retried: the breaker refused a retry of this call
                 if perhaps_applied is not None:
@@ -404,6 +460,7 @@ class UpstreamClient:
         data: Any,
         headers: Mapping[str, str],
         total: float,
+        own_connection: bool,
         write: bool,
     ) -> UpstreamResponse:
         # The session's timeouts, or less in total (a retry); never `timeout=None`: no timeout at all.
@@ -416,7 +473,7 @@ class UpstreamClient:
         sending: sent_once.Sending | None = None  # whether a write has gone out
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                session = self._client_writes() if write else self._client()
+                session = self._client_writes() if own_connection else self._client()
                 sending = sent_once.Sending() if write else None
                 async with session.request(
                     method,
@@ -441,7 +498,8 @@ class UpstreamClient:
                 url, params = target, None  # the Location carries the query it wants
                 if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
                     applied = applied or method not in ("GET", "HEAD")
-                    method, data, write = "GET", None, False  # a read now: the pool, and sent again if lost
+                    # a read now: the pool, and sent again if lost
+                    method, data, own_connection, write = "GET", None, False, False
             if applied:
                 raise WriteUnconfirmed(_APPLIED_UNREAD)
             raise UpstreamUnusable("The vendor system redirected the request too many times")
@@ -454,6 +512,8 @@ class UpstreamClient:
                 ) from None
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except sent_once.AnswerLost:
+            if not write:  # a login's connection lost: nothing changed, it may be sent again
+                raise UpstreamError("The vendor system closed the connection before answering") from None
             raise WriteUnconfirmed(
                 "The vendor system closed the connection before answering the write; it may have been applied"
             ) from None

@@ -241,7 +241,8 @@ def form_poster(client: UpstreamClient, path: str) -> FormPost:
             pair = f"{quote_plus(fields.get('client_id', ''))}:{quote_plus(secret)}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
             form = fields
-        response = await client.request("POST", path, data=form, headers=headers)
+        # A token request changes nothing at the vendor: failed as a read is (UpstreamClient.request)
+        response = await client.request("POST", path, data=form, headers=headers, changes_nothing=True)
         try:
             body = response.json()
         except UpstreamError:

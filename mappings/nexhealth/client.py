@@ -148,7 +148,10 @@ class NexHealthClient:
         # vendor-docs/nexhealth-getting-started.txt: POST /authenticates with the key as
         # `Authorization` returns `data.token`, a bearer valid for an hour.
         response = await self._http.request(
-            "POST", "/authenticates", headers={"Authorization": self._api_key, "Accept": VERSION_HEADER}
+            "POST",
+            "/authenticates",
+            headers={"Authorization": self._api_key, "Accept": VERSION_HEADER},
+            changes_nothing=True,  # a login: failed as a read would be, not as a write (UpstreamClient.request)
         )
         if response.status in (401, 403):
             log.error("NexHealth refused the API key (HTTP %d): check the tenant's credentials", response.status)

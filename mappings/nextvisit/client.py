@@ -132,9 +132,9 @@ class NextvisitClient:
         """The login at the first of its routes that exists (options.LOGIN_PATHS), kept once found."""
         for path in self._login_paths:
             if body.form:
-                response = self._heard(await self._http.request("POST", path, data=body.fields))
-            else:
-                response = self._heard(await self._http.request("POST", path, json=body.fields))
+                response = self._heard(await self._http.request("POST", path, data=body.fields, changes_nothing=True))
+            else:  # a login, either way: failed as a read would be, not as a write (UpstreamClient.request)
+                response = self._heard(await self._http.request("POST", path, json=body.fields, changes_nothing=True))
             if response.status not in (404, 405):
                 self._login_paths = (path,)
                 break
