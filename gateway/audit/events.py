@@ -182,6 +182,12 @@ def bounded(text: str) -> str:
 def _fitted(event: dict[str, Any], named: int, patients: int) -> dict[str, Any]:
     """`event` with as many of its `named` patient entities (the last ones in `entity`) as fit in
     LINE_BYTES, and the count of the `patients` it does not name."""
+    if patients <= 1:
+        # Nearly every line: each of its parts is bounded (a type and an id at 64 characters, the
+        # agent's texts and the site at AGENT_TEXT_BYTES, an address at 64), and the longest such
+        # line is far below LINE_BYTES (tests/unit/gateway/audit/test_line_size.py), so it is not
+        # serialized once more to be measured.
+        return event
     entity, extension = event["entity"], event["extension"]
     while True:
         not_named = patients - named
