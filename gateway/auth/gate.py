@@ -49,9 +49,13 @@ def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False  # a name other than localhost may resolve anywhere
+    # An IPv4 client of a dual-stack `::` socket arrives as `::ffff:127.0.0.1` (RFC 4291 section
+    # 2.5.5.2), which Python 3.11 does not call loopback.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,7 @@ class UpstreamClient:
         # An attempt of a keyed write answered with a 5xx: perhaps applied too, its answer a
         # response the vendor module may read (Dental PMS create looks for the patient made)
         failed_answering = False
+        failed_answer: UpstreamResponse | None = None  # that 5xx: the call's answer if the retries fail too
         ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
         async def outcome(failed: bool, probe: bool) -> None:
@@ -267,7 +268,7 @@ class UpstreamClient:
                 await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
-            nonlocal last_failure, perhaps_applied, failed_answering
+            nonlocal last_failure, perhaps_applied, failed_answering, failed_answer
             try:
                 answer = await one_attempt()
             except (UpstreamTimeout, UpstreamError) as failed:
@@ -278,7 +279,8 @@ class UpstreamClient:
             if answer.status >= 500:
                 last_failure = answer
                 # A write the vendor failed to answer, perhaps after applying it (gateway.upstream.errors)
-                failed_answering = failed_answering or (write and answer.status not in NEVER_TAKEN)
+                if write and answer.status not in NEVER_TAKEN:
+                    failed_answering, failed_answer = True, answer
             return answer
 
         async def one_attempt() -> UpstreamResponse:
@@ -402,6 +404,8 @@ class UpstreamClient:
             except VendorUnavailable:  # never retried: the breaker refused a retry of this call
                 if perhaps_applied is not None:
                     raise perhaps_applied from None
+                if failed_answer is not None:
+                    return failed_answer
                 if last_failure is None:
                     raise
                 if isinstance(last_failure, UpstreamResponse):
@@ -412,6 +416,10 @@ class UpstreamClient:
                 # before it went out does not undo (RFC 9110 section 9.2.2)
                 if perhaps_applied is not None and not isinstance(failed, WriteUnconfirmed):
                     raise perhaps_applied from None
+                if failed_answer is not None and not isinstance(failed, WriteUnconfirmed):
+                    # Nor does it undo one the vendor failed to answer (a 5xx): the call ends as
+                    # that answer, which says the write may have been applied (error_from_response)
+                    return failed_answer
                 raise
 
         if method not in ("GET", "HEAD") or body is not None or data is not None:

@@ -64,7 +64,8 @@ class ScriptedVendor:
                 threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):  # OSError: closed by `stop`
+        # OSError: closed by `stop`; ValueError: `select` of the socket `stop` closed (its fd is -1)
+        with conn, contextlib.suppress(OSError, ValueError):
             path = self._read_request(conn)
             if not path:
                 return

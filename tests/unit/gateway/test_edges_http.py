@@ -444,8 +444,8 @@ def test_on_loopback_behind_a_proxy_the_public_host_is_answered_and_links_use_th
     assert named.server.allowed_hosts == ["gw.internal"]
 
 
-def _host_check_status(server: ServerSettings, path: str, host: bytes) -> int:
-    """The status HostCheck gives a GET of `path` naming `host`, reached on 127.0.0.1."""
+def _host_check_status(server: ServerSettings, path: str, host: bytes, reached: str = "127.0.0.1") -> int:
+    """The status HostCheck gives a GET of `path` naming `host`, reached on `reached`."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await PlainTextResponse("served")(scope, receive, send)
@@ -458,7 +458,7 @@ def _host_check_status(server: ServerSettings, path: str, host: bytes) -> int:
         "raw_path": path.encode(),
         "query_string": b"",
         "headers": [(b"host", host)],
-        "server": ("127.0.0.1", 8099),
+        "server": (reached, 8099),
         "client": ("127.0.0.1", 50000),
         "scheme": "http",
         "root_path": "",
@@ -1071,3 +1071,14 @@ def test_listening_on_all_addresses_a_loopback_connection_to_metrics_still_needs
     assert _host_check_status(server, "/metrics", b"attacker.example:8099") == 400
     assert _host_check_status(server, "/metrics", b"localhost:8099") == 200
     assert _host_check_status(server, f"{BASE}/Patient/p1", b"lb.internal") == 200
+
+
+def test_on_a_dual_stack_socket_an_ipv4_loopback_connection_to_metrics_needs_a_name_answered() -> None:
+    # A cold review's case: `--host ::` (with workers, a dual-stack socket) sees an IPv4 client as
+    # `::ffff:127.0.0.1` (RFC 4291 section 2.5.5.2), which Python 3.11 does not call loopback: a
+    # DNS-rebinding page read /metrics and the status page without a token.
+    settings = _settings(public_base_url="https://fhir.example.org")
+    smart = settings.model_copy(update={"server": settings.server.model_copy(update={"auth": "smart"})})
+    server = check_hosts(smart, "::").server
+    assert _host_check_status(server, "/metrics", b"attacker.example:8099", reached="::ffff:127.0.0.1") == 400
+    assert _host_check_status(server, "/metrics", b"localhost:8099", reached="::ffff:127.0.0.1") == 200

@@ -71,7 +71,8 @@ class ClosingVendor:
                 threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):  # OSError: closed by `stop`
+        # OSError: closed by `stop`; ValueError: `select` of the socket `stop` closed (its fd is -1)
+        with conn, contextlib.suppress(OSError, ValueError):
             head = self._read_request(conn)
             if not head or head.split(" ")[1].startswith("/hang-up/"):
                 return  # (a request) read whole, perhaps acted on, never answered

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import pytest
 
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
-from gateway.errors import FHIRError
+from gateway.errors import FHIRError, UpstreamError, UpstreamTimeout
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from tests.support.scripted_vendor import Script, ScriptedVendor, head
@@ -148,3 +148,40 @@ def keyed(url: str) -> UpstreamResponse:
             await client.aclose()
 
     return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "then",
+    [UpstreamError("The vendor system refused the connection"), UpstreamTimeout("The vendor system did not answer")],
+    ids=["refused", "timed-out-before-sending"],
+)
+def test_a_keyed_write_answered_5xx_whose_retry_fails_before_going_out_may_have_been_applied(
+    then: Exception,
+) -> None:
+    # A cold review's case: the vendor's proxy answered 503 after the app committed the write; the
+    # retry under the same key never reached the vendor. Before: the retry's failure was the
+    # call's, a 502 `transient`, on which the client resends under a new key (made twice).
+    sent: list[int] = []
+
+    async def scenario() -> UpstreamResponse:
+        retry = RetryPolicy(attempts=2, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=10)
+        timeouts = Timeouts(connect=1, read=1, total=2)
+        client = UpstreamClient("http://127.0.0.1:9", timeouts, 8, Resilience(retry, NO_BREAKER))
+
+        async def send(*args: object, **kwargs: object) -> UpstreamResponse:
+            sent.append(1)
+            if len(sent) == 1:
+                return UpstreamResponse(503, {}, b'{"error":"x"}')
+            raise then
+
+        client._send = send  # type: ignore[method-assign]
+        try:
+            return await client.request("POST", "/patients", json={"a": 1}, headers={"Idempotency-Key": "k"})
+        finally:
+            await client.aclose()
+
+    response = asyncio.run(scenario())
+    assert len(sent) == 2
+    assert (response.status, response.answers_a_write) == (503, True)
+    error = told(response)
+    assert (error.status, error.code) == (502, "processing")
