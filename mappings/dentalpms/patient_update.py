@@ -92,7 +92,7 @@ class PatientUpdate(PatientWriteBase):
                 # resend of a PATCH that set it as "duplicate chart number", held by this very
                 # patient. Without If-Match the record read again is simply updated (below): only
                 # what it does not hold yet is sent, this edit's own part included or not.
-                confirmed = await self._own_edit(resource_id, sent, base)
+                confirmed = await self._own_edit(resource_id, sent, fields, current, if_match)
                 if confirmed is not None:
                     break
             if chart and "chart" in message:
@@ -143,22 +143,32 @@ class PatientUpdate(PatientWriteBase):
             not_stored += dropped
         return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
 
-    async def _own_edit(self, resource_id: str, sent: dict[str, Any], base: Any) -> VendorRecord | None:
+    async def _own_edit(
+        self, resource_id: str, sent: dict[str, Any], fields: dict[str, Any], before: VendorRecord, if_match: str
+    ) -> VendorRecord | None:
         """The patient as this update's PATCH left it, when the conflict refusing it answered a
         retry (`UpstreamResponse.attempt` > 1): an earlier attempt, its answer lost, may have
         been applied, and a vendor replaying keys only for creates then refuses the resend as
         based on a version it moved itself. That is not the client's stale version: R4
         http.html#concurrency has a 412 "instead of updating the resource", and this one may be
-        updated. Read again, the patient one version past `base` holding every field `sent` as
-        sent is this edit: the record is as the client asked, at the version one write made;
-        still at `base`, no attempt was applied (versions only grow), and None: the refusal is
-        the vendor's answer to this write alone. Anything else, or what cannot be compared, is a
-        `WriteUnconfirmed` (502 `processing`: "may have been applied"), never a 412."""
+        updated. Read again, the patient one version past `before` (the record at the client's
+        `If-Match`) holding the whole replacement `fields` as the PATCH would have left it (the
+        fields `sent` as sent, every other one as `before` held it) is this edit; still at that
+        version, no attempt was applied (versions only grow), and None: the refusal is the
+        vendor's answer to this write alone. One version past with a field this PATCH did not
+        send changed is not this edit (a PATCH modifies only the fields it provides): the one
+        write since was another's, and the client's version stale, a 412. Anything else, or what
+        cannot be compared, is a `WriteUnconfirmed` (502 `processing`: "may have been
+        applied")."""
         now = await self._record(resource_id)
+        base = before.get("version")
         if str(now.get("version")) == str(base):
             return None
-        if _one_past(now.get("version"), base) and not changes(sent, now):
-            return now
+        if _one_past(now.get("version"), base):
+            if _moved_besides(sent, fields, before, now):
+                raise _stale(resource_id, if_match)
+            if not changes(sent, now):
+                return now
         raise WriteUnconfirmed(
             f"The update of Patient/{resource_id} may have been applied: its answer was lost, and the Dental PMS "
             "refused it when it was sent again; read the patient before sending it again"
@@ -203,6 +213,12 @@ def _one_past(version: Any, base: Any) -> bool:
         return int(str(version)) == int(str(base)) + 1
     except ValueError:
         return False
+
+
+def _moved_besides(sent: dict[str, Any], fields: dict[str, Any], before: VendorRecord, now: VendorRecord) -> bool:
+    """Whether `now` holds a field of the replacement `fields` that the PATCH did not send (held
+    already, or a null the vendor refuses: `_refused_nulls`) otherwise than `before` held it."""
+    return any(not _same(now.get(name), before.get(name)) for name in fields if name not in sent)
 
 
 def _element(field: str) -> str:

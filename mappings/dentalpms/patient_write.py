@@ -363,16 +363,18 @@ def _identifiers(
     patient_id: str | None,
     not_current: list[NotCurrent],
 ) -> list[str]:
-    """The chart number (the first identifier of the tenant's chart-number system with a
-    value); the vendor keeps its value only, read back `use: official` with the type
-    `chart_number_type` (patient.py), so any other `use`, `type`, `period` or `assigner` is
-    named. The patient-id identifier reads back as the record's id: one naming another id (on
-    create, any: the vendor gives the id) is not stored."""
+    """The chart number (`_chart_index`: the first current identifier of the tenant's
+    chart-number system with a value; any other of the system is named); the vendor keeps its
+    value only, read back `use: official` with the type `chart_number_type` (patient.py), so
+    any other `use`, `type`, `period` or `assigner` is named. The patient-id identifier reads
+    back as the record's id: one naming another id (on create, any: the vendor gives the id) is
+    not stored."""
     lost: list[str] = []
+    chart = _chart_index(identifiers, ctx)
     for i, identifier in enumerate(identifiers):
         path = f"Patient.identifier[{i}]"
         system, value, use = identifier.get("system"), identifier.get("value"), identifier.get("use")
-        if system == ctx.system("chart-number") and value and "chart_number" not in fields:
+        if i == chart:
             fields["chart_number"] = value
             lost += _unkept(path, identifier, ("system", "value", "use", "type"))
             if use in NOT_CURRENT:
@@ -391,14 +393,23 @@ def _identifiers(
 
 
 def chart_number_path(resource: dict[str, Any], ctx: TenantContext) -> str:
-    """The FHIRPath of the identifier a body's chart number comes from (`_identifiers`: the
-    first of the tenant's chart-number system with a value)."""
-    chart = ctx.system("chart-number")
-    identifiers = resource.get("identifier") or []
-    index = next(
-        (i for i, found in enumerate(identifiers) if found.get("system") == chart and found.get("value")), None
-    )
+    """The FHIRPath of the identifier a body's chart number comes from (`_chart_index`)."""
+    index = _chart_index(resource.get("identifier") or [], ctx)
     return "Patient.identifier" if index is None else f"Patient.identifier[{index}]"
+
+
+def _chart_index(identifiers: list[dict[str, Any]], ctx: TenantContext) -> int | None:
+    """The index of the identifier the chart number is taken from: the first of the tenant's
+    chart-number system with a value whose `use` is not `old` or `temp` (R4
+    codesystem-identifier-use.html: `old` is "no longer considered valid", a renumbered chart's
+    former number), as an address and an email are chosen; else the first of the system, which
+    `_refuse_uses_read_as_current` then refuses."""
+    charts = [
+        i
+        for i, found in enumerate(identifiers)
+        if found.get("system") == ctx.system("chart-number") and found.get("value")
+    ]
+    return next((i for i in charts if identifiers[i].get("use") not in NOT_CURRENT), charts[0] if charts else None)
 
 
 def _concept_unkept(path: str, sent: dict[str, Any], read_back: dict[str, Any]) -> list[str]:

@@ -37,6 +37,9 @@ class PatchAnswerLost:
         # What the PATCH after a lost one is refused with instead of reaching the simulator (a
         # vendor checking the chart number before the version), when set.
         self.refuse_next: bytes | None = None
+        # Whether an armed PATCH is applied before its 500; False: it is refused before commit
+        # (a 503), `between` given the PATCH's own body.
+        self.applies = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "PATCH" and self.armed <= 0 and self.refuse_next:
@@ -53,6 +56,11 @@ class PatchAnswerLost:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if not self.applies:
+            if self.between is not None:
+                await self.between(self.app, scope, orjson.loads(body))
+            await _answer(send, 503, b'{"detail":"Service Unavailable"}')
+            return
         answer = await _call(self.app, scope, body)
         if self.between is not None:
             await self.between(self.app, scope, orjson.loads(_body_of(answer)))
@@ -87,6 +95,13 @@ async def _another_writer(app: ASGIApp, scope: Scope, patient: dict[str, Any]) -
     """Another writer's PATCH of the patient after this one's: the record is no longer it."""
     other = orjson.dumps({"base_version": patient["version"], "preferred_name": "Someone else's"})
     await _call(app, scope, other)
+
+
+async def _another_writer_of_the_same_phone(app: ASGIApp, scope: Scope, patch: dict[str, Any]) -> None:
+    """Another writer's PATCH, based on the version this update's unapplied PATCH was based on:
+    the same phone, and an email of its own."""
+    other = {"base_version": patch["base_version"], "mobile_phone": patch["mobile_phone"], "email": "x@other.example"}
+    await _call(app, scope, orjson.dumps(other))
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +186,29 @@ def test_an_update_lost_and_its_resend_refused_for_its_own_chart_number_is_the_u
     read = gateway.fhir.request("GET", f"{BASE}/Patient/{pid}")
     assert "LOSTCHART-1" in [i["value"] for i in read.json()["identifier"]]
     assert updated.headers["etag"] == read.headers["etag"]
+
+
+def test_an_update_refused_before_commit_and_its_retry_meeting_another_write_is_stale(
+    running: tuple[VariantGateway, PatchAnswerLost],
+) -> None:
+    # The first PATCH is refused before commit (503); another writer then makes the next version,
+    # holding the phone this update sends and an email of its own; the retry meets a conflict.
+    # The record holds what the client sent but not the email it kept: its If-Match was stale,
+    # a 412. Before: 200, reporting the client's replacement applied over the other email.
+    gateway, vendor = running
+    pid, patient, etag = _a_patient(gateway, "Lostpatchemaildp")
+    with_email = {**patient, "telecom": [{"system": "phone", "value": "+15550100", "use": "mobile"}]}
+    with_email["telecom"].append({"system": "email", "value": "lou@mine.example"})
+    put = gateway.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=with_email, headers={**JSON, "If-Match": etag})
+    assert put.status_code == 200, put.text
+    etag = put.headers["etag"]
+    changed = {**with_email, "telecom": [{**with_email["telecom"][0], "value": "+15550199"}, with_email["telecom"][1]]}
+    vendor.armed, vendor.applies, vendor.between = 1, False, _another_writer_of_the_same_phone
+    try:
+        updated = gateway.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers={**JSON, "If-Match": etag})
+    finally:
+        vendor.applies, vendor.between = True, None
+    assert vendor.armed == 0  # the first PATCH met the 503
+    assert updated.status_code == 412, updated.text
+    read = gateway.fhir.request("GET", f"{BASE}/Patient/{pid}")
+    assert {"system": "email", "value": "x@other.example"} in read.json()["telecom"]

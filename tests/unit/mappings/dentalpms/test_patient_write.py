@@ -588,3 +588,25 @@ def test_a_chart_number_is_named_by_the_identifier_it_came_from() -> None:
         == "C1"
     )  # the same identifier the body takes it from
     assert chart_number_path({"identifier": [other]}, CTX) == "Patient.identifier"
+
+
+@pytest.mark.parametrize("use", ["old", "temp"])
+def test_a_current_chart_number_is_kept_beside_an_old_one_listed_first(use: str) -> None:
+    # A renumbered chart: the old number listed first, the current one after it. The current one
+    # is stored and the old one named, as for an address or email. Before: 422, the old one
+    # taken (the first of the system) and refused as not current.
+    identifiers = [
+        {"system": CHART, "value": "A100", "use": use},
+        {"system": CHART, "value": "B200", "use": "official"},
+    ]
+    resource = {**_patient(), "identifier": identifiers}
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping(resource, CTX)
+        assert body.fields["chart_number"] == "B200"
+        assert "Patient.identifier[0]" in body.not_stored
+        assert not [path for path in body.not_stored if path.startswith("Patient.identifier[1]")]
+    assert chart_number_path(resource, CTX) == "Patient.identifier[1]"  # where outcomes name it
+    # Only not-current ones: the first is taken, and refused.
+    with pytest.raises(UnsupportedModifier) as refused:
+        patient_for_create({**resource, "identifier": [identifiers[0], {**identifiers[1], "use": use}]}, CTX)
+    assert refused.value.expression == "Patient.identifier[0].use"
