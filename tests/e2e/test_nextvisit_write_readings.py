@@ -246,3 +246,38 @@ def test_allergies_served_as_rows_are_read_with_their_reactions(fhir: FhirHttp, 
         for allergy in live:
             expected = [{"manifestation": [{"text": allergy.reaction.lower()}]}] if allergy.reaction else None
             assert found[allergy.substance].get("reaction") == expected, allergy.substance
+
+
+# A clinic patient with a plain ASCII name and a birth date: one a new patient can share both with.
+_NAMESAKE = next(
+    p for p in CLINIC.patients
+    if not p.deleted and p.birth_date and p.first_name.isascii() and p.last_name.isalpha() and p.first_name.isalpha()
+)  # fmt: skip
+
+
+def test_a_create_whose_id_was_looked_up_never_deletes_the_patient_found() -> None:
+    # A create answered without an id: the gateway looks for the newest patient of the same names
+    # and birth date, and a list read from a replica behind the writes finds the clinic's older
+    # namesake instead. That patient not meeting the condition (an MRN, where this Nextvisit drops
+    # `meta`) says nothing of the one made: deleting it would delete a real chart and leave the
+    # new patient behind. Nothing is deleted; the answer says the patient made could not be told.
+    clock = SetClock(datetime.now(UTC))
+    switches = {"meta_input": "ignored", "create_answer": "message", "replica_lag": 5, "replica_lists": True}
+    with gateway_over("nextvisit", partial(create_sandbox, CLINIC, clock=clock, **switches)) as running:
+        fhir = running.fhir
+        namesake = f"{BASE}/Patient/{_NAMESAKE.id}"
+        before = fhir.get_ok(namesake)
+        assert _NAMESAKE.birth_date is not None
+        sent = {"resourceType": "Patient", "birthDate": _NAMESAKE.birth_date.isoformat(),
+                "name": [{"family": _NAMESAKE.last_name, "given": [_NAMESAKE.first_name]}],
+                "identifier": [{"system": "http://hospital.example/mrn", "value": "MRN-7001"}]}  # fmt: skip
+        condition = {**JSON, "If-None-Exist": "identifier=http://hospital.example/mrn|MRN-7001"}
+        answer = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=condition)
+        clock.now += timedelta(seconds=6)  # the replica has caught up
+        assert fhir.request("GET", namesake).status_code == 200, "the namesake was deleted"
+        assert answer.status_code == 502, answer.text[:300]
+        issue = outcome_of(answer)["issue"][0]
+        assert issue["code"] == "processing" and "nothing was deleted" in issue["diagnostics"]
+        assert fhir.get_ok(namesake) == before
+        same = fhir.search_all(f"{BASE}/Patient", family=_NAMESAKE.last_name, birthdate=sent["birthDate"])
+        assert len([p for p in same if p["name"][0]["given"][0] == _NAMESAKE.first_name]) >= 2
