@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.errors import Unprocessable, UpstreamUnusable
 from gateway.search.match import matches
-from gateway.search.model import SearchQuery
+from gateway.search.model import SearchParam, SearchQuery, TokenValue
 
 __all__ = ["unconfirmed_create", "unmet_terms", "unselectable_condition"]
 
@@ -27,12 +27,12 @@ MADE_AND_DELETED = "the patient made (Patient/{id}) was deleted again"
 
 
 def unmet_terms(condition: SearchQuery | None, stored: Mapping[str, Any]) -> tuple[str, ...]:
-    """The terms (`name=value`, as sent) of the create's `condition` that do not select the
-    Patient `stored`; none without a condition. Each term is tried alone: the terms are ANDed,
-    so any one unmet leaves the record unselected."""
+    """The terms of the create's `condition` that do not select the Patient `stored`, each named
+    by its parameter (`_named`: never its values); none without a condition. Each term is tried
+    alone: the terms are ANDed, so any one unmet leaves the record unselected."""
     if condition is None:
         return ()
-    return tuple(term.raw for term in condition.params if not matches(stored, replace(condition, params=(term,))))
+    return tuple(_named(term) for term in condition.params if not matches(stored, replace(condition, params=(term,))))
 
 
 def unselectable_condition(unmet: tuple[str, ...], outcome: str) -> Unprocessable:
@@ -63,3 +63,12 @@ def unconfirmed_create(unmet: tuple[str, ...], found_id: str) -> UpstreamUnusabl
         "condition (R4 http.html#ccreate). Search by name and birth date before sending the create again, "
         "without that condition or with one on the name and birthdate"
     )
+
+
+def _named(term: SearchParam) -> str:
+    """A term as the diagnostics name it: its parameter and modifier, and for an identifier the
+    systems it names; never its values (an MRN, a name, a birth date, a phone: PHI, which
+    messages never carry, DESIGN), as Dental PMS names them (create_conditions._named)."""
+    name = f"{term.name}:{term.modifier}" if term.modifier else term.name
+    systems = sorted({v.system for v in term.values if isinstance(v, TokenValue) and v.system})
+    return f"{name} ({', '.join(systems)})" if term.name == "identifier" and systems else name
