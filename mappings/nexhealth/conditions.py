@@ -18,18 +18,19 @@ from typing import Any
 
 from gateway.errors import Unprocessable
 from gateway.search.match import matches
-from gateway.search.model import SearchQuery
+from gateway.search.model import SearchParam, SearchQuery, TokenValue
 
 __all__ = ["unmet_terms", "unselectable_condition"]
 
 
 def unmet_terms(condition: SearchQuery | None, stored: Mapping[str, Any]) -> tuple[str, ...]:
-    """The terms (`name=value`, as sent) of the create's `condition` that do not select the
-    Patient `stored`, the record as the vendor would hold it; none without a condition. Each term
-    is tried alone: the condition's terms are ANDed, so any one unmet leaves the record unselected."""
+    """The terms of the create's `condition` that do not select the Patient `stored` (the record as
+    the vendor would hold it), each named by its parameter (`_named`: never its values); none
+    without a condition. Each term is tried alone: the condition's terms are ANDed, so any one
+    unmet leaves the record unselected."""
     if condition is None:
         return ()
-    return tuple(term.raw for term in condition.params if not matches(stored, replace(condition, params=(term,))))
+    return tuple(_named(term) for term in condition.params if not matches(stored, replace(condition, params=(term,))))
 
 
 def unselectable_condition(unmet: tuple[str, ...]) -> Unprocessable:
@@ -42,3 +43,12 @@ def unselectable_condition(unmet: tuple[str, ...]) -> Unprocessable:
         "on what NexHealth keeps as sent (email, name, birthdate)",
         expression="If-None-Exist",
     )
+
+
+def _named(term: SearchParam) -> str:
+    """A term as the diagnostics name it: its parameter and modifier, and for an identifier the
+    systems it names; never its values (an MRN, a name, a birth date, a phone: PHI, which
+    messages never carry, DESIGN), as Dental PMS names them (create_conditions._named)."""
+    name = f"{term.name}:{term.modifier}" if term.modifier else term.name
+    systems = sorted({v.system for v in term.values if isinstance(v, TokenValue) and v.system})
+    return f"{name} ({', '.join(systems)})" if term.name == "identifier" and systems else name

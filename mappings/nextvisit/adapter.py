@@ -287,7 +287,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.contract import (
     AdapterConfig,
@@ -323,13 +323,19 @@ from mappings.nextvisit import ties
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
 from mappings.nextvisit.client import NextvisitClient, Refused
-from mappings.nextvisit.conditions import MADE_AND_DELETED, NOTHING_WRITTEN, unmet_terms, unselectable_condition
+from mappings.nextvisit.conditions import (
+    MADE_AND_DELETED,
+    NOTHING_WRITTEN,
+    unconfirmed_create,
+    unmet_terms,
+    unselectable_condition,
+)
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.left_out import LEFT_OUT_WHEN_EMPTY, included, left_out_when_empty
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
 from mappings.nextvisit.pages import JSON_API_PAGE, VendorList, read_list
-from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
+from mappings.nextvisit.patient import copy_dropped, patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
@@ -1022,15 +1028,23 @@ class NextvisitAdapter:
         unmet = unmet_terms(condition, self._as_stored(body))
         if unmet:  # found by its condition never, each repeat would make another (conditions.py)
             raise unselectable_condition(unmet, NOTHING_WRITTEN)
-        written = await self._made(resource, body)
-        # What Nextvisit holds only in `meta` not kept: this one drops the `meta` a write sends.
-        self._meta_dropped = self._meta_dropped or bool(written.not_stored)
+        written, answered, dropped = await self._made(resource, body)
+        # Learnt from the direct signal only: the patient the create answer named read back
+        # without the copy its body sent in `meta`. Not from any element stored otherwise (a
+        # string trimmed, a native field served over the copy), nor from a record looked up,
+        # which may be another patient.
+        self._meta_dropped = self._meta_dropped or (answered and dropped)
         unmet = unmet_terms(condition, written.resource)
         if unmet:
+            made = str(written.resource["id"])
+            if not answered:
+                # The id was looked up (`_created_id`), not answered: a list behind the writes
+                # may have given an older namesake, whose record says nothing of the one made.
+                # Deleting it could delete a real chart and leave the new patient behind.
+                raise unconfirmed_create(unmet, made)
             # Made before the vendor was seen to drop what the condition selects by: deleted
             # again (Nextvisit's delete is soft), and the create refused; should the delete
             # fail, the 201 stands and the gateway says the condition does not select it.
-            made = str(written.resource["id"])
             try:
                 await self._delete_patient(made)
             except FHIRError:
@@ -1045,23 +1059,28 @@ class NextvisitAdapter:
             body = {**body, "meta": {k: v for k, v in (body.get("meta") or {}).items() if k != "fhir"}}
         return unversioned(patient_to_fhir({**body, "id": "0"}, self._ctx))
 
-    async def _made(self, resource: Resource, body: dict[str, Any]) -> Written:
-        """The patient `body` (of `resource`) created, as stored."""
+    async def _made(self, resource: Resource, body: dict[str, Any]) -> _Made:
+        """The patient `body` (of `resource`) created, as stored, whether the vendor's answer named
+        it (else its id was looked up by name and birth date, `_created_id`), and whether the record
+        read back lacks the copy in `meta` the body sent (`patient.copy_dropped`)."""
         answer = _single(await self.client.request("POST", "/v1/patients", json=body))
         if isinstance(answer, dict) and isinstance(answer.get("patient"), dict):
             answer = answer["patient"]  # `{"message": ..., "patient": {...}}`
-        new_id = _answered_id(answer) or await self._created_id(body)
+        answered = _answered_id(answer)
+        new_id = answered or await self._created_id(body)
         try:
-            stored = await self._read_patient(new_id)
+            record = await self._patient(new_id)
         except _NOT_READ_NOW as exc:
             written = _kept(resource, self._as_created(answer, body, new_id), self._ctx)
-            return replace(written, warnings=(_NOT_READ_BACK.format(done="created", status=exc.status),))
+            said = _NOT_READ_BACK.format(done="created", status=exc.status)
+            return _Made(replace(written, warnings=(said,)), answered is not None, copy_dropped=False)
         except NotFound:
             # Made (the vendor answered a 2xx naming it), but not readable yet: a read served by a
             # replica behind the writes. A 404 would have the client create it again.
             written = _kept(resource, self._as_created(answer, body, new_id), self._ctx)
-            return replace(written, warnings=(_NOT_FOUND_YET,))
-        return _kept(resource, stored, self._ctx)
+            return _Made(replace(written, warnings=(_NOT_FOUND_YET,)), answered is not None, copy_dropped=False)
+        stored = patient_to_fhir(record, self._ctx)
+        return _Made(_kept(resource, stored, self._ctx), answered is not None, copy_dropped(body, record))
 
     def _as_created(self, answer: Any, body: dict[str, Any], new_id: str) -> Resource:
         """The patient just created when reading it back failed for now: the record the create
@@ -1165,6 +1184,15 @@ _MIDDLE_NAME_KEPT = (
 
 def _has_text(value: str | None) -> bool:
     return bool(value and value.strip())
+
+
+class _Made(NamedTuple):
+    """A patient created: as stored, whether the create answer named it, whether its read-back
+    lacks the copy in `meta` the body sent."""
+
+    written: Written
+    answered: bool
+    copy_dropped: bool
 
 
 def _kept(sent: Resource, stored: Resource, ctx: TenantContext) -> Written:

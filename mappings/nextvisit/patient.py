@@ -160,6 +160,27 @@ def unkept_elements(sent: Mapping[str, Any], stored: Mapping[str, Any], ctx: Ten
     return tuple(unkept)
 
 
+def copy_dropped(body: Mapping[str, Any], stored: VendorPatient) -> bool:
+    """Whether the patient `stored`, read back after a create of `body`, lacks the copy of the
+    Patient the body sent in `meta.fhir`, or the identifiers in it: the one sign that this
+    Nextvisit does not keep `meta` (Rails' strong parameters permitting `:meta` as a scalar drop
+    an object). An element merely stored otherwise (a string trimmed, a native gender served
+    over the copy) is not: the copy came back, and a condition on an MRN in it still selects."""
+    sent = _without_nulls((body.get("meta") or {}).get("fhir"))
+    if not isinstance(sent, dict) or not sent:
+        return False
+    held = _without_nulls(stored.meta.get("fhir"))
+    if not isinstance(held, dict):
+        return True
+    kept = {_identifier_key(i) for i in held.get("identifier") or [] if isinstance(i, dict)}
+    return any(_identifier_key(i) not in kept for i in sent.get("identifier") or [] if isinstance(i, dict))
+
+
+def _identifier_key(identifier: Mapping[str, Any]) -> tuple[str, str]:
+    """An identifier's system and value, as a vendor trimming strings still keeps them."""
+    return str(identifier.get("system") or "").strip(), str(identifier.get("value") or "").strip()
+
+
 def _names_in_meta(names: list[dict[str, Any]]) -> bool:
     """Whether a Patient's names are more than the vendor's fields hold (kept in `meta`): several,
     or parts other than the family and given names."""

@@ -303,7 +303,8 @@ leave open that independent implementations read differently:
   write follow the session cookie a token client never sends): a patient written within that
   many seconds (on ``clock``) is served as it was before the write, one just created is not
   found (404, or ``missing_show``'s answer). A patient deleted is not found at once; lists read
-  the primary.
+  the primary, unless ``replica_lists=True``: the list reads the replica too, a patient created
+  within the lag not listed yet (a router sending every read to the replica).
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
   400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is

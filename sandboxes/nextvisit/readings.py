@@ -273,6 +273,8 @@ class Readings:
     encounters_per_page: int | None = None
     # Seconds a read of one patient lags its writes (a replica: `replica`); None: no lag.
     replica_lag: int | None = None
+    # Whether the list reads that replica too (a patient created within the lag not listed yet).
+    replica_lists: bool = False
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():

@@ -214,11 +214,15 @@ def test_a_condition_that_cannot_select_the_record_nexhealth_would_store_is_refu
     # repeat ("already has a patient"), never the 200 with the record. Refused, nothing written.
     body = {**_patient("Mrnheld", "mrn.held@example.org", "3125550642"),
             "identifier": [{"system": "http://hospital.example/mrn", "value": "MRN-4343"}]}  # fmt: skip
-    for condition in ("identifier=http://hospital.example/mrn|MRN-4343", "phone=0 (312) 555-0642"):
+    mrn_named = "identifier (http://hospital.example/mrn)"
+    conditions = {"identifier=http://hospital.example/mrn|MRN-4343": (mrn_named, "MRN-4343"),
+                  "phone=0 (312) 555-0642": ("phone", "555-0642")}  # fmt: skip
+    for condition, (named, value) in conditions.items():
         refused = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": condition})
         assert refused.status_code == 422, refused.text
         issue = outcome_of(refused)["issue"][0]
-        assert condition in issue["diagnostics"] and "nothing was written" in issue["diagnostics"]
+        assert named in issue["diagnostics"] and "nothing was written" in issue["diagnostics"]
+        assert value not in issue["diagnostics"]  # an MRN, a phone: PHI, never in a message
         assert issue["expression"] == ["If-None-Exist"]
     assert fhir.search_all(f"{BASE}/Patient", email="mrn.held@example.org") == []
     # Conditions on what NexHealth keeps as sent still work: made once, then matched.
