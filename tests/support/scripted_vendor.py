@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-import threading
 from dataclasses import dataclass, field
+
+from tests.support.socket_server import SocketServer
 
 
 def head(status: int, length: int, *extra: str) -> bytes:
@@ -29,39 +30,11 @@ class Script:
 
 
 @dataclass
-class ScriptedVendor:
+class ScriptedVendor(SocketServer):
     scripts: dict[str, Script]  # by path prefix (a test may change them); a path none matches is never answered
     url: str = ""
     read: list[str] = field(default_factory=list)  # "METHOD /path" of each request it read
     keys: list[str] = field(default_factory=list)  # the Idempotency-Key of each, "" for none
-    _listener: socket.socket = field(default_factory=socket.socket)
-    _open: list[socket.socket] = field(default_factory=list)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-
-    def start(self) -> None:
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self._listener.settimeout(0.05)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for conn in list(self._open):
-            with contextlib.suppress(OSError):
-                conn.close()
-
-    def _accept(self) -> None:
-        with self._listener:
-            while not self._stopping.is_set():
-                try:
-                    conn, _ = self._listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:  # closed: stopped listening (`Script.last`)
-                    return
-                self._open.append(conn)
-                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         # OSError: closed by `stop`; ValueError: `select` of the socket `stop` closed (its fd is -1)

@@ -22,7 +22,6 @@ import contextlib
 import gc
 import select
 import socket
-import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,43 +31,17 @@ import pytest
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.errors import UpstreamError
 from gateway.upstream.http import Timeouts, UpstreamClient
+from tests.support.socket_server import SocketServer
 
 NO_BREAKER = BreakerPolicy(consecutive=10_000, min_calls=10_000)
 ANSWER = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
 
 
 @dataclass
-class ClosingVendor:
+class ClosingVendor(SocketServer):
     url: str = ""
     read: list[str] = field(default_factory=list)  # "METHOD /path" of each request it read
     connections: int = 0
-    _listener: socket.socket = field(default_factory=socket.socket)
-    _open: list[socket.socket] = field(default_factory=list)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-
-    def start(self) -> None:
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self._listener.settimeout(0.05)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for conn in list(self._open):
-            with contextlib.suppress(OSError):
-                conn.close()
-
-    def _accept(self) -> None:
-        with self._listener:
-            while not self._stopping.is_set():
-                try:
-                    conn, _ = self._listener.accept()
-                except TimeoutError:
-                    continue
-                self.connections += 1
-                self._open.append(conn)
-                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         # OSError: closed by `stop`; ValueError: `select` of the socket `stop` closed (its fd is -1)
